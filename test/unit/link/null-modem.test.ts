@@ -1,0 +1,89 @@
+/**
+ * The in-process null-modem (src/link/null-modem.ts) in real time: a short
+ * smoke test of pacing, backpressure and hang-up. The pacing logic itself is
+ * tested on a ManualClock in line-model.test.ts; bounds here are generous.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createNullModem } from "../../../src/link/null-modem.js";
+import type { Link } from "../../../src/link/link.js";
+import { SeededRng } from "../../../stack/util/rng.js";
+
+function collect(link: Link, n: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    link.on("data", (b: Buffer) => {
+      parts.push(b);
+      got += b.length;
+      if (got >= n) resolve(Buffer.concat(parts));
+    });
+  });
+}
+
+/** Write everything, honouring write() → false / 'drain'. Returns how many times it was held back. */
+async function writeAll(link: Link, data: Uint8Array, chunk: number): Promise<number> {
+  let held = 0;
+  for (let o = 0; o < data.length; o += chunk) {
+    if (!link.write(data.subarray(o, o + chunk))) {
+      held++;
+      await once(link, "drain");
+    }
+  }
+  return held;
+}
+
+test("2 KB at 115200 takes at least 150 ms (8N1 needs 174 ms) and arrives intact", async () => {
+  const nm = createNullModem({ baud: 115200 });
+  try {
+    const data = new SeededRng(11).fill(new Uint8Array(2048));
+    const t0 = performance.now();
+    const got = collect(nm.b, data.length);
+    assert.equal(nm.a.write(data), true);
+    const buf = await got;
+    const dt = performance.now() - t0;
+    assert.deepEqual(new Uint8Array(buf), data);
+    assert.ok(dt >= 150, `too fast: ${dt.toFixed(1)} ms`);
+    assert.ok(dt < 3000, `too slow: ${dt.toFixed(1)} ms`);
+    assert.equal(nm.a.bitsPerSecond, 115200);
+    assert.equal(nm.stats().ab.bytesDelivered, 2048);
+  } finally {
+    nm.close();
+  }
+});
+
+test("a fast writer is held back by the 4 KiB FIFO, and both directions work at once", async () => {
+  const nm = createNullModem({ baud: 921600 }); // 92 KB/s keeps the test short
+  try {
+    const ab = new SeededRng(1).fill(new Uint8Array(12_000));
+    const ba = new SeededRng(2).fill(new Uint8Array(5_000));
+    const gotB = collect(nm.b, ab.length);
+    const gotA = collect(nm.a, ba.length);
+    const [heldA] = await Promise.all([writeAll(nm.a, ab, 1500), writeAll(nm.b, ba, 1000)]);
+    assert.ok(heldA >= 1, "the writer saw write() → false at least once");
+    assert.deepEqual(new Uint8Array(await gotB), ab);
+    assert.deepEqual(new Uint8Array(await gotA), ba);
+    assert.equal(nm.stats().ab.bytesOverrun, 0, "an honest writer never overruns");
+  } finally {
+    nm.close();
+  }
+});
+
+test("closing one end hangs up the other exactly once; the closer gets no hangup", async () => {
+  const nm = createNullModem({ baud: 115200 });
+  let hangupsA = 0;
+  let hangupsB = 0;
+  nm.a.on("hangup", () => hangupsA++);
+  nm.b.on("hangup", () => hangupsB++);
+  const h = once(nm.b, "hangup");
+  await nm.a.close();
+  await nm.a.close();
+  const [reason] = await h;
+  assert.equal(reason, "peer closed");
+  assert.equal(nm.b.write(new Uint8Array([1])), false, "writes after hangup are refused");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(hangupsA, 0);
+  assert.equal(hangupsB, 1);
+  nm.close();
+});
