@@ -50,7 +50,11 @@ export class IcmpLayer {
     dropTruncated: 0,
     ignored: 0,
     unmatchedReply: 0,
+    dropTxQueueFull: 0,
+    dropForwardQueueFull: 0,
   };
+  /** Messages waiting for the link, and echo requests waiting for the forwarder, before new ones are dropped. */
+  maxQueue = 256;
 
   /** One ICMP message from the IP layer; returns an error to route to a transport, if it is one. */
   input(src: Ip4, dst: Ip4, ttl: number, msg: Uint8Array, now: Millis): (TransportIcmpError & { protocol: number }) | undefined {
@@ -69,6 +73,10 @@ export class IcmpLayer {
           this.counters.echoAnswered++;
           this.send({ kind: "echo-reply", ident: m.ident, seq: m.seq, data: m.data }, dst, src);
         } else if (this.forwardEcho) {
+          if (this.forwards.length >= this.maxQueue) {
+            this.counters.dropForwardQueueFull++;
+            return undefined;
+          }
           this.counters.echoForwarded++;
           this.forwards.push({ src, dst, ident: m.ident, seq: m.seq, payload: m.data.slice(), ttl });
         } else this.counters.ignored++;
@@ -106,12 +114,17 @@ export class IcmpLayer {
   }
 
   /** Build `repr` into a fresh buffer with IPv4 headroom and queue it. */
-  send(repr: IcmpRepr, src: Ip4, dst: Ip4, ttl?: number): void {
+  send(repr: IcmpRepr, src: Ip4, dst: Ip4, ttl?: number): boolean {
+    if (this.tx.length >= this.maxQueue) {
+      this.counters.dropTxQueueFull++;
+      return false;
+    }
     const len = icmpLength(repr);
     const buf = new Uint8Array(IPV4_HEADER_LEN + len);
     emitIcmp(repr, buf, IPV4_HEADER_LEN);
     const isError = repr.kind === "dest-unreachable" || repr.kind === "time-exceeded";
     this.tx.push({ src, dst, payload: buf.subarray(IPV4_HEADER_LEN), headroom: IPV4_HEADER_LEN, ttl, isError });
+    return true;
   }
 
   /** Start a ping; returns the token its PingEvent will carry. */

@@ -32,6 +32,8 @@ export interface UdpLayerOptions {
   maxQueue?: number;
   /** Datagrams held for the forwarder before new ones are dropped. */
   maxForwardQueue?: number;
+  /** Datagrams waiting for the link (while it pushes back) before new ones are dropped. */
+  maxTxQueue?: number;
 }
 
 export interface UdpDatagramIn {
@@ -61,6 +63,7 @@ export class UdpLayer implements TransportCore {
   private readonly rng: Rng;
   private readonly maxQueue: number;
   private readonly maxForwardQueue: number;
+  private readonly maxTxQueue: number;
   private readonly bindings = new Map<number, Binding>();
   /** Ports whose queue went from empty to non-empty since the last poll. */
   private readonly readable = new Set<number>();
@@ -76,18 +79,19 @@ export class UdpLayer implements TransportCore {
     forwarded: 0,
     dropQueueFull: 0,
     dropForwardQueueFull: 0,
+    dropTxQueueFull: 0,
     dropBadChecksum: 0,
     dropTruncated: 0,
     dropBadLength: 0,
     noPort: 0,
     icmpErrors: 0,
   };
-  /** ICMP errors quoting our datagrams, for sockets that care (dgram-like: surfaced as 'error'?). Counted only. */
 
   constructor(opts: UdpLayerOptions) {
     this.rng = opts.rng;
     this.maxQueue = opts.maxQueue ?? 256;
     this.maxForwardQueue = opts.maxForwardQueue ?? 1024;
+    this.maxTxQueue = opts.maxTxQueue ?? 1024;
   }
 
   /** Bind a port (0 = ephemeral). Returns the port bound. Throws UdpError on local misuse. */
@@ -172,15 +176,20 @@ export class UdpLayer implements TransportCore {
     return this.forwardQueue.shift();
   }
 
-  /** Queue a datagram from any source address/port. */
-  send(src: Ip4, srcPort: number, dst: Ip4, dstPort: number, payload: Uint8Array, ttl?: number): void {
+  /** Queue a datagram from any source address/port; false when the transmit queue is full (dropped, counted). */
+  send(src: Ip4, srcPort: number, dst: Ip4, dstPort: number, payload: Uint8Array, ttl?: number): boolean {
     if (UDP_HEADER_LEN + payload.length + IPV4_HEADER_LEN > 0xffff) throw new UdpError("EINVAL", `UDP payload too long: ${payload.length}`);
+    if (this.txQueue.length >= this.maxTxQueue) {
+      this.counters.dropTxQueueFull++;
+      return false;
+    }
     const buf = new Uint8Array(IPV4_HEADER_LEN + UDP_HEADER_LEN + payload.length);
     buf.set(payload, IPV4_HEADER_LEN + UDP_HEADER_LEN);
     const seg = buf.subarray(IPV4_HEADER_LEN);
     emitUdp({ srcPort, dstPort, payload }, seg, src, dst, 0, true);
     this.txQueue.push({ src, dst, payload: seg, headroom: IPV4_HEADER_LEN, interactive: payload.length <= 512, ttl });
     this.counters.tx++;
+    return true;
   }
 
   icmpError(_err: TransportIcmpError, _now: Millis): void {
