@@ -118,8 +118,8 @@ export type LoginResult = { ok: true } | { ok: false; reason: string };
 /** Verify `password` against one crypt(3) string; unsupported schemes and locked accounts fail. */
 export function verifyCryptHash(password: string, hash: string): LoginResult {
   // pppd plogin(): a field shorter than 2 characters never matches.
-  if (hash.length < 2) return { ok: false, reason: "account has no usable password" };
   if (hash.startsWith("!") || hash.startsWith("*")) return { ok: false, reason: "account is locked" };
+  if (hash.length < 2) return { ok: false, reason: "account has no usable password" };
   if (!/^\$[56]\$/.test(hash)) {
     const scheme = /^\$([^$]+)\$/.exec(hash)?.[1];
     const names: Record<string, string> = { y: "yescrypt", "2a": "bcrypt", "2b": "bcrypt", "2y": "bcrypt", "1": "MD5-crypt", gy: "gost-yescrypt", "7": "scrypt" };
