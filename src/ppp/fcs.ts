@@ -1,0 +1,47 @@
+/**
+ * PPP frame check sequences (RFC 1662 §C.2 FCS-16, §C.3 FCS-32), table
+ * driven. Used by the HDLC-like framing in hdlc.ts. Both are computed over
+ * the unescaped bytes between flags (address through information field);
+ * running the FCS over the received FCS bytes too yields the "good" value.
+ */
+
+/** RFC 1662 §C.2: initial FCS-16 value. */
+export const FCS16_INIT = 0xffff;
+/** RFC 1662 §C.2: FCS-16 over a frame including its FCS. */
+export const FCS16_GOOD = 0xf0b8;
+/** RFC 1662 §C.3: initial FCS-32 value. */
+export const FCS32_INIT = 0xffffffff;
+/** RFC 1662 §C.3: FCS-32 over a frame including its FCS. */
+export const FCS32_GOOD = 0xdebb20e3;
+
+const FCS16_TABLE = (() => {
+  const t = new Uint16Array(256);
+  for (let b = 0; b < 256; b++) {
+    let v = b;
+    for (let i = 0; i < 8; i++) v = v & 1 ? (v >>> 1) ^ 0x8408 : v >>> 1;
+    t[b] = v;
+  }
+  return t;
+})();
+
+const FCS32_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let b = 0; b < 256; b++) {
+    let v = b;
+    for (let i = 0; i < 8; i++) v = v & 1 ? (v >>> 1) ^ 0xedb88320 : v >>> 1;
+    t[b] = v >>> 0;
+  }
+  return t;
+})();
+
+/** Run FCS-16 over `buf` starting from `fcs` (RFC 1662 §C.2 pppfcs16). */
+export function fcs16(buf: Uint8Array, fcs: number = FCS16_INIT): number {
+  for (let i = 0; i < buf.length; i++) fcs = (fcs >>> 8) ^ FCS16_TABLE[(fcs ^ buf[i]) & 0xff];
+  return fcs & 0xffff;
+}
+
+/** Run FCS-32 over `buf` starting from `fcs` (RFC 1662 §C.3 pppfcs32). */
+export function fcs32(buf: Uint8Array, fcs: number = FCS32_INIT): number {
+  for (let i = 0; i < buf.length; i++) fcs = (fcs >>> 8) ^ FCS32_TABLE[(fcs ^ buf[i]) & 0xff];
+  return fcs >>> 0;
+}

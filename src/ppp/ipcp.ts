@@ -1,0 +1,240 @@
+/**
+ * IPCP (RFC 1332, RFC 1877) on top of the shared automaton: IP-Address,
+ * IP-Compression-Protocol (VJ, always rejected: no VJ engine yet), Primary and
+ * Secondary DNS (129/131) and WINS (130/132, rejected). Semantics as pppd's
+ * ipcp.c: `local:remote` addresses, the answering side Naks the peer's
+ * 0.0.0.0 with its remote address and hands out ms-dns; the calling side
+ * asks with 0.0.0.0 and takes what it is Nak'd.
+ */
+import type { Millis } from "../../stack/util/time.js";
+import { formatIp4, readIp4, type Ip4 } from "../../stack/util/addr.js";
+import type { SessionConfig } from "./session-config.js";
+import { CONFACK, CONFNAK, CONFREJ, Fsm, type FsmCallbacks, type ReqVerdict } from "./fsm.js";
+import {
+  ackMatches, answerRequest, applyNak, applyReject, buildRequest, concatOptions, encodeOption, hexBytes, u16, u32,
+  type OptionSpec, type OptionTable,
+} from "./options.js";
+import { addressAllowed } from "./addr-policy.js";
+
+/** RFC 1332 §3 / RFC 1877 §1 option types. */
+export const CI_ADDRS = 1;
+export const CI_COMPRESSTYPE = 2;
+export const CI_ADDR = 3;
+export const CI_MS_DNS1 = 129;
+export const CI_MS_WINS1 = 130;
+export const CI_MS_DNS2 = 131;
+export const CI_MS_WINS2 = 132;
+/** RFC 1332 §4 Van Jacobson compressed TCP/IP (and the old value). */
+export const IPCP_VJ_COMP = 0x002d;
+export const IPCP_VJ_COMP_OLD = 0x0037;
+/** pppd's fallback remote address when none is known. */
+export const DEFAULT_REMOTE = 0x0a404040; // 10.64.64.64
+
+/** pppd's IPCP option set (undefined = not negotiated). */
+export interface IpcpOptions {
+  addr?: Ip4;
+  dns1?: Ip4;
+  dns2?: Ip4;
+}
+
+interface IpcpCtx {
+  /** The address we give the peer (0 = none) and whether we take its own choice. */
+  hisAddr: Ip4;
+  acceptRemote: boolean;
+  /** Our address (0 = let the peer choose) and whether we take the peer's Nak for it. */
+  acceptLocal: boolean;
+  msDns: readonly Ip4[];
+  /** Addresses the authenticated peer may use (pppd secrets IP column); undefined = any. */
+  allowedRemote: readonly string[] | undefined;
+}
+
+const ipText = (d: Uint8Array): string => formatIp4(readIp4(d, 0));
+
+function dnsSpec(type: number, index: 0 | 1, key: "dns1" | "dns2"): OptionSpec<IpcpOptions, IpcpCtx> {
+  return {
+    type, name: key, ...u32,
+    // pppd prints "ms-dns%d" with code - CI_MS_DNS1 + 1: ms-dns1 for 129, ms-dns3 for 131.
+    print: (d) => (d.length === 4 ? `ms-dns${type - CI_MS_DNS1 + 1} ${ipText(d)}` : undefined),
+    get: (o) => o[key],
+    set: (o, v) => (o[key] = v),
+    check: (v: Ip4, c) => {
+      const ours = c.msDns[index];
+      if (ours === undefined) return { kind: "rej" };
+      return v === ours ? { kind: "ack" } : { kind: "nak", value: ours };
+    },
+    nak: (v: Ip4, t, _c, asRej) => ((t[key] = asRej ? undefined : v), true),
+  };
+}
+
+function winsSpec(type: number): OptionSpec<IpcpOptions, IpcpCtx> {
+  return {
+    type, name: "ms-wins", ...u32,
+    print: (d) => (d.length === 4 ? `ms-wins ${ipText(d)}` : undefined),
+    get: () => undefined,
+    set: () => {},
+  };
+}
+
+/** The IPCP option table: each option declared once. */
+export const IPCP_OPTIONS: OptionTable<IpcpOptions, IpcpCtx> = [
+  {
+    type: CI_ADDRS, name: "addrs", decode: (d) => d, encode: (v: Uint8Array) => v,
+    print: (d) => (d.length === 8 ? `addrs ${ipText(d)} ${ipText(d.subarray(4))}` : undefined),
+    get: () => undefined,
+    set: () => {},
+  },
+  {
+    type: CI_COMPRESSTYPE, name: "compress", decode: (d) => d, encode: (v: Uint8Array) => v,
+    print: (d) => {
+      if (d.length < 2) return undefined;
+      const p = u16.decode(d.subarray(0, 2))!;
+      const name = p === IPCP_VJ_COMP ? "VJ" : p === IPCP_VJ_COMP_OLD ? "old-VJ" : "0x" + p.toString(16);
+      return `compress ${name}${hexBytes(d.subarray(2))}`;
+    },
+    get: () => undefined,
+    set: () => {},
+    // no check: VJ is always rejected until a VJ engine exists (pppd `novj` behaviour)
+  },
+  {
+    type: CI_ADDR, name: "addr", ...u32,
+    print: (d) => (d.length === 4 ? `addr ${ipText(d)}` : undefined),
+    get: (o) => o.addr,
+    set: (o, v) => (o.addr = v),
+    check: (v: Ip4, c, his) => {
+      // pppd ipcp_reqci CI_ADDR
+      const mayTake = v !== 0 && c.acceptRemote && (c.allowedRemote === undefined || addressAllowed(v, c.allowedRemote));
+      if (v !== c.hisAddr && !mayTake) {
+        if (c.hisAddr === 0) return { kind: "rej" };
+        return { kind: "nak", value: c.hisAddr };
+      }
+      if (v === 0 && c.hisAddr === 0) return { kind: "rej" };
+      his.addr = v;
+      return { kind: "ack" };
+    },
+    nak: (v: Ip4, t, c, asRej) => {
+      if (asRej) t.addr = undefined;
+      else if (v !== 0 && (c.acceptLocal || t.addr === 0)) t.addr = v;
+      return true;
+    },
+  },
+  dnsSpec(CI_MS_DNS1, 0, "dns1"),
+  winsSpec(CI_MS_WINS1),
+  dnsSpec(CI_MS_DNS2, 1, "dns2"),
+  winsSpec(CI_MS_WINS2),
+];
+
+export interface IpcpHooks {
+  up(now: Millis): void;
+  down(now: Millis): void;
+  finished(now: Millis): void;
+  log(level: "info" | "debug" | "warn" | "error", text: string): void;
+}
+
+const cloneOpts = (o: IpcpOptions): IpcpOptions => ({ ...o });
+
+export class Ipcp implements FsmCallbacks, IpcpCtx {
+  readonly fsm: Fsm;
+  want: IpcpOptions = {};
+  got: IpcpOptions = {};
+  his: IpcpOptions = {};
+  hisAddr: Ip4;
+  acceptRemote: boolean;
+  acceptLocal: boolean;
+  msDns: readonly Ip4[];
+  allowedRemote: readonly string[] | undefined;
+  private lastReq: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly config: SessionConfig, private readonly hooks: IpcpHooks) {
+    this.fsm = new Fsm("IPCP", this);
+    this.hisAddr = config.remoteIp ?? 0;
+    // pppd ipcp_check_options: no address given means we take the peer's.
+    this.acceptRemote = config.acceptRemote || config.remoteIp === undefined;
+    this.acceptLocal = config.acceptLocal || config.localIp === undefined;
+    this.msDns = config.msDns;
+  }
+
+  resetCi(): void {
+    const c = this.config;
+    this.want = {
+      addr: c.localIp ?? 0,
+      dns1: c.usePeerDns ? 0 : undefined,
+      dns2: c.usePeerDns ? 0 : undefined,
+    };
+    this.got = cloneOpts(this.want);
+  }
+
+  buildConfReq(): Uint8Array {
+    this.lastReq = buildRequest(IPCP_OPTIONS, this.got);
+    return this.lastReq;
+  }
+
+  ackCi(body: Uint8Array): boolean {
+    return ackMatches(this.lastReq, body);
+  }
+
+  nakCi(body: Uint8Array, treatAsReject: boolean): boolean {
+    const t = applyNak(IPCP_OPTIONS, this.got, body, this, treatAsReject, cloneOpts);
+    if (!t) return false;
+    this.got = t;
+    return true;
+  }
+
+  rejCi(body: Uint8Array): boolean {
+    const t = applyReject(IPCP_OPTIONS, this.got, body, cloneOpts);
+    if (!t) return false;
+    this.got = t;
+    return true;
+  }
+
+  reqCi(body: Uint8Array, rejectIfDisagree: boolean): { verdict: ReqVerdict; reply: Uint8Array } {
+    this.his = {};
+    const r = answerRequest(IPCP_OPTIONS, body, this, this.his, rejectIfDisagree);
+    // pppd: the peer did not ask for an address but we have one for it: Nak it in.
+    if (r.verdict !== CONFREJ && this.his.addr === undefined && this.hisAddr !== 0 && !rejectIfDisagree
+        && !hasOption(body, CI_ADDR)) {
+      const add = encodeOption(CI_ADDR, u32.encode(this.hisAddr));
+      return r.verdict === CONFACK
+        ? { verdict: CONFNAK, reply: add }
+        : { verdict: r.verdict, reply: concatOptions([r.reply, add]) };
+    }
+    return { verdict: r.verdict, reply: r.reply };
+  }
+
+  up(now: Millis): void {
+    this.hooks.up(now);
+  }
+
+  down(now: Millis): void {
+    this.hooks.down(now);
+  }
+
+  starting(): void {}
+
+  finished(now: Millis): void {
+    this.hooks.finished(now);
+  }
+
+  log(level: "info" | "debug" | "warn" | "error", text: string): void {
+    this.hooks.log(level, text);
+  }
+
+  /** Our address once Opened (0 = unknown). */
+  get localAddr(): Ip4 {
+    return this.got.addr ?? 0;
+  }
+
+  /** The peer's address once Opened: what it asked for, else what we wanted to give it, else pppd's default. */
+  get remoteAddr(): Ip4 {
+    return this.his.addr ?? (this.hisAddr || DEFAULT_REMOTE);
+  }
+
+  /** DNS servers the peer gave us (non-zero ones). */
+  get peerDns(): Ip4[] {
+    return [this.got.dns1, this.got.dns2].filter((a): a is Ip4 => a !== undefined && a !== 0);
+  }
+}
+
+function hasOption(body: Uint8Array, type: number): boolean {
+  for (let p = 0; p + 1 < body.length && body[p + 1] >= 2; p += body[p + 1]) if (body[p] === type) return true;
+  return false;
+}
