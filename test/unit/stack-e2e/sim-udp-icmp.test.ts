@@ -17,7 +17,7 @@ test("ping over a clean 5 ms link: RTT 10 ms plus serialisation", () => {
   const b = new IpLayer({ rng: new SeededRng(2), address: B });
   const pair = new SimPair(clock, new SeededRng(3), [a, b], clean);
   a.icmp.startPing(A, B, 1, 1, new Uint8Array(56), clock.now(), 1000);
-  let ev;
+  let ev: ReturnType<typeof a.icmp.pollPingEvent>;
   pair.drive(() => (ev = a.icmp.pollPingEvent()) !== undefined, 2000);
   assert.ok(ev && ev.kind === "ping-reply", JSON.stringify(ev));
   assert.ok(ev.rtt >= 10 && ev.rtt < 10.1, `rtt ${ev.rtt}`);
