@@ -17,7 +17,7 @@ import { mschapv2Digest } from "./mschapv2.js";
 import { PapAuthenticator, PapPeer, PAP_AUTH_REQ } from "./pap.js";
 
 export { describeAuthPacket } from "./describe.js";
-export { lookupSecret, addressAllowed } from "./secrets-match.js";
+export { lookupSecret, addressAllowed, peerSecretFor } from "./secrets-match.js";
 export { CHAP_ALG_MD5, CHAP_ALG_MSCHAPV2 } from "./chap.js";
 export { PPP_PAP, PPP_CHAP } from "./auth-machine.js";
 export type { AuthMachine, AuthEvent, AuthenticatorOptions, AuthPeerOptions, AuthDescriber } from "./auth-machine.js";

@@ -131,7 +131,7 @@ type PeerState =
   | "authreq"
   /** Acked. */
   | "open"
-  /** Naked, gave up, or had no secret. */
+  /** Naked or gave up. */
   | "badauth";
 
 export interface PapPeerOptions {
@@ -166,11 +166,11 @@ export class PapPeer extends AuthMachineBase implements AuthMachine {
   start(now: Millis): void {
     if (this.state !== "initial") return;
     // PAP carries no authenticator name: pppd looks up (user, remotename), "" unless set.
-    const secret = this.opts.secretFor("");
+    let secret = this.opts.secretFor("");
     if (secret === undefined) {
-      this.state = "badauth";
-      this.emit({ type: "failure", reason: "No secret found for PAP login" });
-      return;
+      // pppd auth.c: logs this and sends an empty password anyway (some servers accept any).
+      this.log("warn", "No secret found for PAP login");
+      secret = "";
     }
     const user = lengthPrefixed(textToBytes(this.opts.user));
     const pass = lengthPrefixed(textToBytes(secret));

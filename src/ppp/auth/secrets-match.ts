@@ -42,6 +42,22 @@ export function lookupSecret(entries: SecretEntry[], client: string, server: str
   return best;
 }
 
+/**
+ * The `secretFor` of AuthPeerOptions, pppd's way (auth.c get_secret /
+ * get_pap_passwd as the authenticated side): a non-empty `password` option
+ * wins; otherwise the secrets line for (user, authenticator name). PAP
+ * carries no authenticator name, so the PAP peer asks with "" and only
+ * lines whose server column is "*" (or "") can match.
+ */
+export function peerSecretFor(
+  entries: SecretEntry[],
+  user: string,
+  password?: string,
+): (authenticatorName: string) => string | undefined {
+  return (authenticatorName) =>
+    password !== undefined && password !== "" ? password : lookupSecret(entries, user, authenticatorName)?.secret;
+}
+
 /** One parsed address pattern: permit or deny addresses whose masked value equals base. */
 interface AddressRule {
   permit: boolean;

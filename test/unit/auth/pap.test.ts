@@ -59,11 +59,13 @@ test("PAP: unknown user -> Nak and a warning naming the user", () => {
   assert.ok(pair.authEvents.some((e) => e.type === "log" && e.level === "warn" && e.text === "no PAP secret found for arthur"));
 });
 
-test("PAP: peer with no secret fails at start and sends nothing", () => {
+test("PAP: peer with no secret warns as pppd and sends an empty password, which is refused", () => {
   const { pair } = papPair(undefined);
-  pair.start();
-  assert.deepEqual(AuthPair.outcomes(pair.peerEvents), [{ type: "failure", reason: "No secret found for PAP login" }]);
-  assert.equal(pair.sentBy("p->a").length, 0);
+  pair.drive();
+  assert.ok(pair.peerEvents.some((e) => e.type === "log" && e.level === "warn" && e.text === "No secret found for PAP login"));
+  const req = pair.sentBy("p->a")[0].packet;
+  assert.deepEqual(Array.from(req.subarray(4)), [6, ...new TextEncoder().encode("zaphod"), 0], "Peer-ID, then Passwd-Length 0");
+  assert.deepEqual(AuthPair.outcomes(pair.peerEvents), [{ type: "failure", reason: "PAP authentication failed" }]);
 });
 
 test("PAP: lost first request -> retransmitted after 3 s with a new id, then success", () => {

@@ -1,7 +1,7 @@
 /** pppd's secrets-file matching: lookupSecret precedence and the IP-address column (addressAllowed). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { lookupSecret, addressAllowed } from "../../../src/ppp/auth/index.js";
+import { lookupSecret, addressAllowed, peerSecretFor } from "../../../src/ppp/auth/index.js";
 import type { SecretEntry } from "../../../src/ppp/session-config.js";
 import { parseIp4 } from "../../../stack/util/addr.js";
 
@@ -44,6 +44,15 @@ test("lookupSecret: names match exactly (case-sensitive, no partial match)", () 
   const entries = [e("Zaphod", "*", "s", "l1"), e("zap", "*", "s", "l2")];
   assert.equal(lookupSecret(entries, "zaphod", "x"), undefined);
   assert.equal(lookupSecret([], "zaphod", "x"), undefined);
+});
+
+test("peerSecretFor: pppd's order: a non-empty `password` option wins, else the (user, authenticator) line", () => {
+  const entries = [e("zaphod", "*", "fromFile", "l1"), e("zaphod", "srv", "forSrv", "l2"), e("ford", "*", "fords", "l3")];
+  assert.equal(peerSecretFor(entries, "zaphod")("srv"), "forSrv");
+  assert.equal(peerSecretFor(entries, "zaphod")(""), "fromFile");
+  assert.equal(peerSecretFor(entries, "zaphod", "")("srv"), "forSrv", "an empty password option counts as unset");
+  assert.equal(peerSecretFor(entries, "zaphod", "literal")("srv"), "literal");
+  assert.equal(peerSecretFor(entries, "arthur")("srv"), undefined);
 });
 
 const ip = (s: string) => parseIp4(s)!;
