@@ -172,6 +172,8 @@ export class ChapAuthenticator extends AuthMachineBase implements AuthMachine {
       this.send(this.status);
       return;
     }
+    // Gave up on the challenge: a late Response changes nothing.
+    if (this.state !== "challenge-sent") return this.drop("wrong state", this.state);
     this.deadline = undefined;
     const name = bytesToText(resp.name);
     const entry = lookupSecret(this.opts.secrets, name, this.opts.ourName);

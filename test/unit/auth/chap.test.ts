@@ -170,6 +170,27 @@ test("chap authenticator: a Response with another identifier is dropped", () => 
   assert.equal(auth.pollTimeout(), 3000, "still waiting for the right Response");
 });
 
+test("chap authenticator: after giving up, a late Response is dropped, not judged", () => {
+  const auth = createAuthenticator({ method: "chap-md5", ourName: "server", secrets: SECRETS, rng: new SeededRng(12) });
+  const peer = createAuthPeer({ method: "chap-md5", user: "zaphod", secretFor: () => "gargleBlaster", rng: new SeededRng(13) });
+  auth.start(0);
+  peer.start(0);
+  const chal = auth.pollTransmit()!;
+  for (let t = 3000; t <= 30_000; t += 3000) auth.handleTimeout(t);
+  let retransmits = 0;
+  while (auth.pollTransmit()) retransmits++;
+  assert.equal(retransmits, 9);
+  const events: string[] = [];
+  for (let e = auth.pollEvent(); e; e = auth.pollEvent()) events.push(e.type === "failure" ? e.reason : e.type);
+  assert.deepEqual(events, ["Peer failed to respond to CHAP challenge"]);
+  peer.input(chal, 30_001);
+  auth.input(peer.pollTransmit()!, 30_002);
+  assert.equal(auth.pollTransmit(), undefined);
+  const after = auth.pollEvent();
+  assert.equal(after?.type, "log", "only a drop trace, no verdict");
+  assert.equal(auth.pollEvent(), undefined);
+});
+
 // RFC 2759 §9.2, through the machines.
 const AUTH_CHALLENGE = hex("5B5D7C7D7B3F2F3E3C2C602132262628");
 const PEER_CHALLENGE = hex("21402324255E262A28295F2B3A337C7E");
