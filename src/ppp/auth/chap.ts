@@ -19,7 +19,7 @@ import type { Millis } from "../../../stack/util/time.js";
 import type { Rng } from "../../../stack/util/rng.js";
 import type { AuthMethod, SecretEntry } from "../session-config.js";
 import { PPP_CHAP, type AuthMachine } from "./auth-machine.js";
-import { AuthMachineBase, DEFAULT_MAX_TRANSMITS, DEFAULT_TIMEOUT_MS } from "./machine-base.js";
+import { AuthMachineBase, type RestartTimerOptions } from "./machine-base.js";
 import { buildAuthPacket, bytesEqual, bytesToText, lengthPrefixed, parseAuthPacket, textToBytes } from "./packet.js";
 import { lookupSecret } from "./secrets-match.js";
 
@@ -107,20 +107,16 @@ type AuthenticatorState =
   /** Failure sent or no answer; a repeated Response gets Failure again. */
   | "badauth";
 
-export interface ChapAuthenticatorOptions {
+export interface ChapAuthenticatorOptions extends RestartTimerOptions {
   ourName: string;
   secrets: SecretEntry[];
   rng: Rng;
-  timeoutMs?: number;
-  maxTransmits?: number;
 }
 
 export class ChapAuthenticator extends AuthMachineBase implements AuthMachine {
   readonly protocol = PPP_CHAP;
   readonly method: AuthMethod;
   protected readonly label = "CHAP";
-  private readonly timeoutMs: number;
-  private readonly maxTransmits: number;
   state: AuthenticatorState = "initial";
   /** Identifier of the outstanding challenge; random start as pppd. */
   private id = 0;
@@ -134,10 +130,8 @@ export class ChapAuthenticator extends AuthMachineBase implements AuthMachine {
     private readonly digest: ChapDigest,
     private readonly opts: ChapAuthenticatorOptions,
   ) {
-    super();
+    super(opts);
     this.method = digest.method;
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.maxTransmits = opts.maxTransmits ?? DEFAULT_MAX_TRANSMITS;
   }
 
   start(now: Millis): void {
@@ -219,20 +213,16 @@ type PeerState =
   /** Failure received, Success rejected, or gave up. */
   | "badauth";
 
-export interface ChapPeerOptions {
+export interface ChapPeerOptions extends RestartTimerOptions {
   user: string;
   secretFor: (authenticatorName: string) => string | undefined;
   rng: Rng;
-  timeoutMs?: number;
-  maxTransmits?: number;
 }
 
 export class ChapPeer extends AuthMachineBase implements AuthMachine {
   readonly protocol = PPP_CHAP;
   readonly method: AuthMethod;
   protected readonly label = "CHAP";
-  private readonly timeoutMs: number;
-  private readonly maxTransmits: number;
   state: PeerState = "initial";
   /** The last Challenge answered and our Response to it, resent verbatim for a retransmitted Challenge. */
   private last: { id: number; challenge: Uint8Array; response: Uint8Array; expect?: string; authenticator: string } | undefined;
@@ -242,10 +232,8 @@ export class ChapPeer extends AuthMachineBase implements AuthMachine {
     private readonly digest: ChapDigest,
     private readonly opts: ChapPeerOptions,
   ) {
-    super();
+    super(opts);
     this.method = digest.method;
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.maxTransmits = opts.maxTransmits ?? DEFAULT_MAX_TRANSMITS;
   }
 
   start(_now: Millis): void {

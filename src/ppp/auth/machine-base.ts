@@ -11,7 +11,16 @@ import { DropCounter, type DropReason } from "./packet.js";
 export const DEFAULT_TIMEOUT_MS = 3000;
 export const DEFAULT_MAX_TRANSMITS = 10;
 
+/** The restart-timer settings every machine takes (AuthenticatorOptions / AuthPeerOptions). */
+export interface RestartTimerOptions {
+  timeoutMs?: number;
+  maxTransmits?: number;
+}
+
 export abstract class AuthMachineBase {
+  /** Restart timer (pppd `pap-restart` / `chap-restart`) and transmissions before giving up. */
+  protected readonly timeoutMs: number;
+  protected readonly maxTransmits: number;
   /** Packets waiting for pollTransmit(), oldest first. */
   private readonly txQueue: Uint8Array[] = [];
   /** Events waiting for pollEvent(), oldest first. */
@@ -23,6 +32,11 @@ export abstract class AuthMachineBase {
 
   /** "PAP" or "CHAP", for trace lines. */
   protected abstract readonly label: string;
+
+  constructor(timer: RestartTimerOptions) {
+    this.timeoutMs = timer.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxTransmits = timer.maxTransmits ?? DEFAULT_MAX_TRANSMITS;
+  }
 
   pollTransmit(): Uint8Array | undefined {
     return this.txQueue.shift();

@@ -13,7 +13,7 @@
 import type { Millis } from "../../../stack/util/time.js";
 import type { SecretEntry } from "../session-config.js";
 import { PPP_PAP, type AuthMachine } from "./auth-machine.js";
-import { AuthMachineBase, DEFAULT_MAX_TRANSMITS, DEFAULT_TIMEOUT_MS } from "./machine-base.js";
+import { AuthMachineBase, type RestartTimerOptions } from "./machine-base.js";
 import { buildAuthPacket, bytesEqual, bytesToText, lengthPrefixed, parseAuthPacket, textToBytes } from "./packet.js";
 import { lookupSecret } from "./secrets-match.js";
 
@@ -59,11 +59,9 @@ type AuthenticatorState =
   /** Naked or timed out; a repeated request is Naked again. */
   | "badauth";
 
-export interface PapAuthenticatorOptions {
+export interface PapAuthenticatorOptions extends RestartTimerOptions {
   ourName: string;
   secrets: SecretEntry[];
-  timeoutMs?: number;
-  maxTransmits?: number;
 }
 
 export class PapAuthenticator extends AuthMachineBase implements AuthMachine {
@@ -77,8 +75,8 @@ export class PapAuthenticator extends AuthMachineBase implements AuthMachine {
   private verdict: { code: number; message: Uint8Array } | undefined;
 
   constructor(private readonly opts: PapAuthenticatorOptions) {
-    super();
-    this.waitMs = (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) * (opts.maxTransmits ?? DEFAULT_MAX_TRANSMITS);
+    super(opts);
+    this.waitMs = this.timeoutMs * this.maxTransmits;
   }
 
   start(now: Millis): void {
@@ -134,19 +132,15 @@ type PeerState =
   /** Naked or gave up. */
   | "badauth";
 
-export interface PapPeerOptions {
+export interface PapPeerOptions extends RestartTimerOptions {
   user: string;
   secretFor: (authenticatorName: string) => string | undefined;
-  timeoutMs?: number;
-  maxTransmits?: number;
 }
 
 export class PapPeer extends AuthMachineBase implements AuthMachine {
   readonly protocol = PPP_PAP;
   readonly method = "pap" as const;
   protected readonly label = "PAP";
-  private readonly timeoutMs: number;
-  private readonly maxTransmits: number;
   state: PeerState = "initial";
   /** Identifier of the last request; pppd starts at 1 and increments per transmission. */
   private id = 0;
@@ -158,9 +152,7 @@ export class PapPeer extends AuthMachineBase implements AuthMachine {
   private body: Uint8Array | undefined;
 
   constructor(private readonly opts: PapPeerOptions) {
-    super();
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.maxTransmits = opts.maxTransmits ?? DEFAULT_MAX_TRANSMITS;
+    super(opts);
   }
 
   start(now: Millis): void {
