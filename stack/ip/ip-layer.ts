@@ -260,7 +260,11 @@ export class IpLayer {
       const t = this.tcpCore?.pollTransmit();
       if (t) {
         // RFC 1191: TCP segments carry DF (path MTU discovery); the MSS keeps them within the MTU.
-        this.emit(IpProto.TCP, t, true);
+        // A segment over the MTU is a TCP sizing bug (e.g. options not taken off the MSS): rather
+        // than black-hole it (every retransmission would be dropped too), send it fragmented and count it.
+        const fits = IPV4_HEADER_LEN + t.payload.length <= this.mtuValue;
+        if (!fits) this.count("tx.tcp-over-mtu");
+        this.emit(IpProto.TCP, t, fits);
         continue;
       }
       const u = this.udp.pollTransmit();
@@ -305,13 +309,6 @@ export class IpLayer {
     }
     if (dontFragment) {
       this.drop("tx-df-too-big");
-      // Tell our own TCP at once, as a local Fragmentation Needed (RFC 1191).
-      if (protocol === IpProto.TCP && this.tcpCore) {
-        this.tcpCore.icmpError(
-          { kind: "frag-needed", code: UnreachCode.FRAG_NEEDED, mtu: this.mtuValue, src: d.src, dst: d.dst, quoted: d.payload.subarray(0, 20) },
-          this.lastNow,
-        );
-      }
       return;
     }
     // RFC 791 §3.2 fragmentation: all but the last carry a multiple of 8 bytes.
