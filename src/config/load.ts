@@ -95,6 +95,15 @@ const PRIO_CMDLINE = 2;
 /** Settings that accumulate across every source instead of being priority-ranked (pppd OPT_OR / list options). */
 const ACCUMULATING = new Set<keyof OptionSettings>(["asyncmap", "escape", "msDns", "debug"]);
 
+/** Options whose argument is a shell command. */
+const SCRIPT_OPTIONS = new Set(["connect", "disconnect", "init"]);
+const CHAT_PROGRAM = /^(?:\S*\/)?chat$/;
+
+/** Quote a word for /bin/sh when it needs it. */
+function shellQuote(w: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
+}
+
 /** Nested `file`/`call` depth limit, against include loops. */
 const MAX_INCLUDE_DEPTH = 16;
 
@@ -171,14 +180,34 @@ export function loadConfig(args: string[], opts: LoadOptions): PppConfig {
   };
 
   const runWords = (words: Word[]): void => {
+    let prev: { option: string; arg: string } | undefined;
     for (let k = 0; k < words.length; ) {
       const w = words[k++];
       const spec = findOption(w.text);
-      if (!spec) fail(`unrecognized option '${w.text}'`, w);
+      if (!spec) {
+        // pppd would stop here too; say what probably happened.
+        const hint = prev && SCRIPT_OPTIONS.has(prev.option) ? ` (if it belongs to the ${prev.option} command, quote the whole command: ${prev.option} '${prev.arg} ${w.text} ...')` : "";
+        fail(`unrecognized option '${w.text}'${hint}`, w);
+      }
       const n = argCount(spec!);
       if (k + n > words.length) fail(`too few parameters for option '${w.text}'`, w);
-      const arg = n > 0 ? words[k].text : "";
+      let arg = n > 0 ? words[k].text : "";
       k += n;
+      // Serial Laplink HOWTO compatibility: `connect chat -v -f F` unquoted in a file. pppd rejects
+      // '-v'; ppproxy takes the rest of that line as the command, and says so.
+      if (SCRIPT_OPTIONS.has(w.text) && w.line > 0 && CHAT_PROGRAM.test(arg)) {
+        const argLine = words[k - 1].line;
+        const rest: Word[] = [];
+        while (k < words.length && words[k].line === argLine && !words[k].startsLine && words[k].text.startsWith("-")) {
+          // take the flags and everything after them on the line
+          while (k < words.length && words[k].line === argLine && !words[k].startsLine) rest.push(words[k++]);
+        }
+        if (rest.length > 0) {
+          arg = [arg, ...rest.map((r) => shellQuote(r.text))].join(" ");
+          addNote(`${whereOf(w)}: took the rest of the line as the ${w.text} command ("${arg}"); pppd would reject it, quote it to be portable`);
+        }
+      }
+      prev = { option: w.text, arg };
       if (!spec!.roles.includes(role)) {
         addNote(`option '${w.text}' has no effect when ppproxy ${role === "dial" ? "dials" : "serves"}; ignored`);
         continue;

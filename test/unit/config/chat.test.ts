@@ -173,3 +173,36 @@ test("chat file format and the connect-string parser", () => {
   assert.deepEqual(shellSplit(`a 'b c' "d \\"e\\"" f\\ g ''`), ["a", "b c", 'd "e"', "f g", ""]);
   assert.equal(shellSplit(`echo "$HOME"`), undefined);
 });
+
+test("pppd(8)'s chat-isp example runs through -f, with ^U and the ~-^Uppp-~ sub-expect", () => {
+  const chatIsp = [
+    'ABORT "NO CARRIER"', 'ABORT "NO DIALTONE"', 'ABORT "ERROR"', 'ABORT "NO ANSWER"', 'ABORT "BUSY"',
+    'ABORT "Username/Password Incorrect"', '"" "at"', 'OK "at&d0&c1"', 'OK "atdt2468135"', '"name:" "^Umyuserid"',
+    '"word:" "\\qmypassword"', '"ispts" "\\q^Uppp"', '"~-^Uppp-~"',
+  ].join("\n");
+  const cmd = parseChatCommand("/usr/sbin/chat -v -f /etc/ppp/chat-isp", (p) => (p === "/etc/ppp/chat-isp" ? chatIsp : undefined))!;
+  const h = new Harness(new ChatScript(cmd.script, cmd.options));
+  assert.equal(h.takeSent(), "at\r");
+  h.input("at\r\r\nOK\r\n");
+  assert.equal(h.takeSent(), "at&d0&c1\r");
+  h.input("OK\r\n");
+  assert.equal(h.takeSent(), "atdt2468135\r");
+  h.input("CONNECT 28800\r\nUser name:");
+  assert.equal(h.takeSent(), "\x15myuserid\r");
+  h.input("Password:");
+  assert.equal(h.takeSent(), "mypassword\r");
+  h.input("\r\nispts>");
+  assert.equal(h.takeSent(), "\x15ppp\r");
+  h.toDeadline(); // no '~' within 45 s: send ^Uppp again
+  assert.equal(h.takeSent(), "\x15ppp\r");
+  h.input("~\xff\x03");
+  assert.deepEqual(h.outcome(), { type: "done", exitCode: 0 });
+  assert.equal(dec(h.chat.takeUnread()), "\xff\x03", "the frame after the flag is left for PPP");
+});
+
+test("HOWTO winserver.chat: TIMEOUT 10, '' CLIENT\\c sends CLIENT with no CR", () => {
+  const cmd = parseChatCommand("chat -v -f /etc/ppp/scripts/winserver.chat", () => "TIMEOUT 10\n'' CLIENT\\c\n")!;
+  const h = new Harness(new ChatScript(cmd.script, cmd.options));
+  assert.equal(h.takeSent(), "CLIENT");
+  assert.deepEqual(h.outcome(), { type: "done", exitCode: 0 });
+});

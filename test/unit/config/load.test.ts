@@ -246,3 +246,60 @@ test("login: needs a readable /etc/shadow, then checks SHA-crypt hashes", () => 
   };
   assert.throws(() => loadConfig([], unreadable), (e: unknown) => e instanceof ConfigError && /'login' option needs read access to \/etc\/shadow \(EACCES\)/.test(e.message));
 });
+
+// The client side of the Serial Laplink HOWTO v2.1 (tldp.org, section 3), verbatim.
+const HOWTO_CLIENT = {
+  "/etc/ppp/options": "#/etc/ppp/options\nlock\n  \n",
+  "/etc/ppp/options.ttyS0": "#/etc/ppp/options.ttyS0\n115200\ncrtscts\nlocal\nuser zaphod\nnoauth\n  \n",
+  "/etc/ppp/pap-secrets":
+    "#/etc/ppp/pap-secrets\n# Secrets for authentication using PAP\n# client                 server                  secret                IP addresses\nzaphod                   *                       gargleBlaster\n  \n",
+};
+
+test("HOWTO client files verbatim + `/usr/sbin/pppd /dev/ttyS0 nodetach`", () => {
+  const c = loadConfig(["/dev/ttyS0", "nodetach"], { role: "dial", ...fakeFs(HOWTO_CLIENT) });
+  assert.equal(c.device, "/dev/ttyS0");
+  assert.equal(c.speed, 115200);
+  assert.equal(c.lock, true);
+  assert.equal(c.crtscts, true);
+  assert.equal(c.local, true);
+  assert.equal(c.nodetach, true);
+  assert.equal(c.session.user, "zaphod");
+  assert.deepEqual(c.session.requireAuth, []);
+  assert.deepEqual(c.session.papSecrets.map((e) => [e.client, e.server, e.secret, e.addresses]), [["zaphod", "*", "gargleBlaster", []]]);
+  assert.deepEqual(c.notes, []);
+});
+
+test("HOWTO 3.2: the unquoted `connect chat -v -f ...` line works, with a note; quoted works silently", () => {
+  const files = { ...HOWTO_CLIENT, "/etc/ppp/options.ttyS0": HOWTO_CLIENT["/etc/ppp/options.ttyS0"] + "connect chat -v -f /etc/ppp/scripts/winserver.chat\n" };
+  const c = loadConfig(["/dev/ttyS0", "nodetach"], { role: "dial", ...fakeFs(files) });
+  assert.equal(c.connect, "chat -v -f /etc/ppp/scripts/winserver.chat");
+  assert.ok(c.notes.some((n) => n.startsWith("/etc/ppp/options.ttyS0:8: took the rest of the line as the connect command")), c.notes.join("\n"));
+  const q = { ...HOWTO_CLIENT, "/etc/ppp/options": "lock\nconnect 'chat -v \"\" ATZ OK'\n" };
+  const c2 = loadConfig(["/dev/ttyS0"], { role: "dial", ...fakeFs(q) });
+  assert.equal(c2.connect, 'chat -v "" ATZ OK');
+  assert.deepEqual(c2.notes, []);
+  // a non-chat command followed by junk is still an error, with a hint
+  const bad = { "/etc/ppp/options": "noauth\nconnect /usr/bin/dialer -x\n" };
+  assert.throws(() => loadConfig([], { role: "serve", ...fakeFs(bad) }), /\/etc\/ppp\/options:2: unrecognized option '-x' \(if it belongs to the connect command, quote the whole command/);
+});
+
+test("~/.ppprc is read after /etc/ppp/options and before the command line", () => {
+  const files = { "/etc/ppp/options": "noauth\nmru 600\nmtu 600\n", "/home/z/.ppprc": "mru 700\nmtu 700\n" };
+  const c = loadConfig(["mtu", "800"], { role: "serve", ...fakeFs(files), env: { HOME: "/home/z" } });
+  assert.equal(c.session.mru, 700);
+  assert.equal(c.session.mtu, 800);
+  assert.deepEqual(c.filesRead, ["/etc/ppp/options", "/home/z/.ppprc"]);
+});
+
+test("pppd(8) example: `pppd call isp` with a quoted chat connect line", () => {
+  const files = {
+    "/etc/ppp/options": "auth\n",
+    "/etc/ppp/peers/isp": "ttyS0 19200 crtscts\nconnect '/usr/sbin/chat -v -f /etc/ppp/chat-isp'\nnoauth\n",
+  };
+  const c = loadConfig(["call", "isp"], { role: "dial", ...fakeFs(files) });
+  assert.equal(c.device, "/dev/ttyS0");
+  assert.equal(c.speed, 19200);
+  assert.equal(c.crtscts, true);
+  assert.equal(c.connect, "/usr/sbin/chat -v -f /etc/ppp/chat-isp");
+  assert.deepEqual(c.session.requireAuth, [], "noauth in the peers file overrides auth in /etc/ppp/options");
+});
