@@ -95,7 +95,7 @@ export class Fsm {
   private deadline: Millis | undefined;
   private readonly out: Uint8Array[] = [];
   /** Reason text carried in our Terminate-Request. */
-  private termReason = "";
+  termReason = "";
   readonly restartMs: number;
   readonly maxTerminate: number;
   readonly maxConfigure: number;

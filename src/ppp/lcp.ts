@@ -204,13 +204,13 @@ export const LCP_OPTIONS: OptionTable<LcpOptions, LcpCtx> = [
       his.magic = v;
       return { kind: "ack" };
     },
-    nak: (_v: number, t, c, asRej) => {
+    neverReject: true,
+    nak: (_v: number, t, c) => {
       if (t.magic === undefined) return true;
-      if (asRej) t.magic = undefined;
-      else {
-        t.magic = c.rng.u32(); // RFC 1661 §6.4: the peer saw our magic: maybe looped back
-        c.loopedBack = true;
-      }
+      // RFC 1661 §6.4: the peer saw our own magic: pick another; maybe looped back. Never
+      // dropped after Max-Failure (pppd), so LOOPBACK_FAIL can be reached.
+      t.magic = c.rng.u32();
+      c.loopedBack = true;
       return true;
     },
   },

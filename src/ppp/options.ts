@@ -27,6 +27,8 @@ export interface OptionSpec<O, C, V = any> {
   set(o: O, v: V | undefined): void;
   /** The peer asks for `value`; record it in `his` on ack. Absent = we reject this option. */
   check?(value: V, ctx: C, his: O): OptionVerdict<V>;
+  /** Keep Nak'ing even after Max-Failure (pppd lcp_reqci exempts CI_MAGICNUMBER, so loopback can be detected). */
+  neverReject?: boolean;
   /** The peer Nak'd our value (`value` = its suggestion). Adjust `tryO`. False if the Nak is bogus. Absent = adopt the suggestion. */
   nak?(value: V, tryO: O, ctx: C, treatAsReject: boolean): boolean;
 }
@@ -148,7 +150,7 @@ export function answerRequest<O, C>(
     const s = spec(table, opt.type);
     const v = s?.check ? s.decode(opt.data) : undefined;
     const verdict: OptionVerdict<unknown> = s?.check && v !== undefined ? s.check(v, ctx, his) : { kind: "rej" };
-    if (verdict.kind === "rej" || (verdict.kind === "nak" && rejectIfDisagree)) rejs.push(opt.raw);
+    if (verdict.kind === "rej" || (verdict.kind === "nak" && rejectIfDisagree && !s!.neverReject)) rejs.push(opt.raw);
     else if (verdict.kind === "nak") naks.push(encodeOption(opt.type, s!.encode(verdict.value)));
   }
   if (!ok) rejs.push(rest); // pppd: a bad length rejects the remainder

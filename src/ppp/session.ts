@@ -379,7 +379,7 @@ export class PppSession {
     this.dccCaller = undefined;
     this.log("info", "Connection terminated.");
     this.setPhase("dead");
-    this.events.push({ type: "dead", reason: this.deadReason || "LCP terminated" });
+    this.events.push({ type: "dead", reason: this.deadReason || this.lcp.fsm.termReason || "LCP terminated" });
   }
 
   // --- authentication -------------------------------------------------------------
