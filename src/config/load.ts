@@ -70,6 +70,8 @@ export interface PppConfig {
   notes: string[];
   /** Secrets-file permission warnings and the like. */
   warnings: string[];
+  /** Occurrences of LoadOptions.appOptions, in reading order. */
+  appOptions: AppOption[];
 }
 
 export interface LoadOptions {
@@ -83,6 +85,20 @@ export interface LoadOptions {
   statMode?: (path: string) => number | undefined;
   /** Our default `name` (pppd: the host name). */
   hostname?: string;
+  /**
+   * The app's own options (e.g. "--socks": 1), name -> number of argument
+   * words. They may appear anywhere an option may; loadConfig collects them
+   * in PppConfig.appOptions instead of rejecting them.
+   */
+  appOptions?: Readonly<Record<string, number>>;
+}
+
+/** One occurrence of an app option, in reading order. */
+export interface AppOption {
+  name: string;
+  args: string[];
+  /** "command line" or "file:line". */
+  where: string;
 }
 
 export const DEFAULT_PPP_DIR = "/etc/ppp";
@@ -146,6 +162,7 @@ export function loadConfig(args: string[], opts: LoadOptions): PppConfig {
   const notes: string[] = [];
   const warnings: string[] = [];
   const filesRead: string[] = [];
+  const appOptions: AppOption[] = [];
 
   // --ppp-dir must be known before the first file is read.
   let pppDir = opts.pppDir ?? DEFAULT_PPP_DIR;
@@ -183,6 +200,14 @@ export function loadConfig(args: string[], opts: LoadOptions): PppConfig {
     let prev: { option: string; arg: string } | undefined;
     for (let k = 0; k < words.length; ) {
       const w = words[k++];
+      const appArgs = opts.appOptions && Object.hasOwn(opts.appOptions, w.text) ? opts.appOptions[w.text] : undefined;
+      if (appArgs !== undefined) {
+        if (k + appArgs > words.length) fail(`too few parameters for option '${w.text}'`, w);
+        appOptions.push({ name: w.text, args: words.slice(k, k + appArgs).map((a) => a.text), where: whereOf(w) });
+        k += appArgs;
+        prev = undefined;
+        continue;
+      }
       const spec = findOption(w.text);
       if (!spec) {
         // pppd would stop here too; say what probably happened.
@@ -294,7 +319,9 @@ export function loadConfig(args: string[], opts: LoadOptions): PppConfig {
   const chap = readSecretsFile(join(pppDir, "chap-secrets"), secretOpts);
   warnings.push(...pap.warnings, ...chap.warnings);
 
-  return finish(settings, { role, pppDir, notes, warnings, filesRead, hostname: opts.hostname ?? osHostname(), pap: pap.entries, chap: chap.entries, rawRead });
+  const config = finish(settings, { role, pppDir, notes, warnings, filesRead, hostname: opts.hostname ?? osHostname(), pap: pap.entries, chap: chap.entries, rawRead });
+  config.appOptions = appOptions;
+  return config;
 }
 
 interface FinishContext {
@@ -432,5 +459,6 @@ function finish(s: OptionSettings, f: FinishContext): PppConfig {
     filesRead: f.filesRead,
     notes: f.notes,
     warnings: f.warnings,
+    appOptions: [],
   };
 }

@@ -169,6 +169,7 @@ function accepted(name: string, arg: ArgKind, help: string, note?: string): Opti
   return { name, arg, roles: BOTH, help, apply: (ctx) => { if (note) ctx.note(`option '${name}' ${note}`); } };
 }
 const KERNEL = "has no meaning for ppproxy (no kernel interface or routes); ignored";
+const NOT_IMPL = "is accepted but not implemented by ppproxy; ignored";
 const NO_CCP = "asks for compression (CCP), which ppproxy does not implement; ignored";
 
 // ---- wild options ---------------------------------------------------------
@@ -382,6 +383,34 @@ const namedOptions: OptionSpec[] = [
   accepted("kdebug", "int", "Kernel driver debug level", KERNEL),
   accepted("unit", "int", "Interface unit number", KERNEL),
   accepted("ipparam", "string", "Parameter for ip-up scripts", "is ignored: ppproxy runs no ip-up/ip-down scripts"),
+
+  accepted("replacedefaultroute", "none", "Replace the default route (Debian)", KERNEL),
+  accepted("noreplacedefaultroute", "none", "Don't replace the default route (Debian)"),
+  accepted("usehostname", "none", "Use the host name as our name", NOT_IMPL),
+  accepted("domain", "string", "Append a domain to the host name", NOT_IMPL),
+  accepted("linkname", "string", "Name for the pid file /var/run/ppp-NAME.pid", "is ignored: ppproxy writes no pid files"),
+  accepted("maxconnect", "int", "Hang up after N seconds", NOT_IMPL),
+  accepted("lcp-echo-adaptive", "none", "Skip LCP echoes while data flows", NOT_IMPL),
+  accepted("lcp-max-terminate", "int", "LCP Max-Terminate", NOT_IMPL),
+  accepted("lcp-max-failure", "int", "LCP Max-Failure", NOT_IMPL),
+  accepted("ipcp-restart", "int", "IPCP Restart timer", NOT_IMPL),
+  accepted("ipcp-max-configure", "int", "IPCP Max-Configure", NOT_IMPL),
+  accepted("ipcp-max-terminate", "int", "IPCP Max-Terminate", NOT_IMPL),
+  accepted("ipcp-max-failure", "int", "IPCP Max-Failure", NOT_IMPL),
+  accepted("pap-restart", "int", "PAP retransmit timeout", NOT_IMPL),
+  accepted("pap-max-authreq", "int", "PAP Max-Authenticate-Request", NOT_IMPL),
+  accepted("pap-timeout", "int", "PAP wait timeout", NOT_IMPL),
+  accepted("chap-restart", "int", "CHAP retransmit timeout", NOT_IMPL),
+  accepted("chap-max-challenge", "int", "CHAP Max-Challenge", NOT_IMPL),
+  accepted("chap-interval", "int", "CHAP rechallenge interval", NOT_IMPL),
+  accepted("default-asyncmap", "none", "Don't negotiate the async map", NOT_IMPL),
+  accepted("default-mru", "none", "Don't negotiate the MRU", NOT_IMPL),
+  accepted("receive-all", "none", "Accept all control characters", NOT_IMPL),
+  accepted("noendpoint", "none", "Don't send an Endpoint Discriminator"),
+  accepted("nomultilink", "none", "Disable multilink (ppproxy has none)"),
+  accepted("nomp", "none", "Disable multilink (ppproxy has none)"),
+  accepted("+ipv6", "none", "Enable IPv6CP", "asks for IPv6CP, which ppproxy does not implement; ignored"),
+  accepted("dump", "none", "Print options in effect", NOT_IMPL),
 
   // compression (CCP): not implemented
   accepted("noccp", "none", "Disable CCP (ppproxy never negotiates it)"),

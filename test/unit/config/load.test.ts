@@ -303,3 +303,20 @@ test("pppd(8) example: `pppd call isp` with a quoted chat connect line", () => {
   assert.equal(c.connect, "/usr/sbin/chat -v -f /etc/ppp/chat-isp");
   assert.deepEqual(c.session.requireAuth, [], "noauth in the peers file overrides auth in /etc/ppp/options");
 });
+
+test("app options are collected, not rejected, wherever they appear", () => {
+  const files = { "/etc/ppp/options": "noauth\n--socks 127.0.0.1:1080\n" };
+  const c = loadConfig(["/dev/ttyS1", "--http", "127.0.0.1:8080", "--masquerade"], {
+    role: "serve",
+    ...fakeFs(files),
+    appOptions: { "--socks": 1, "--http": 1, "--masquerade": 0 },
+  });
+  assert.deepEqual(c.appOptions, [
+    { name: "--socks", args: ["127.0.0.1:1080"], where: "/etc/ppp/options:2" },
+    { name: "--http", args: ["127.0.0.1:8080"], where: "command line" },
+    { name: "--masquerade", args: [], where: "command line" },
+  ]);
+  assert.equal(c.device, "/dev/ttyS1");
+  assert.throws(() => loadConfig(["--socks"], { role: "serve", ...fakeFs(files), appOptions: { "--socks": 1 } }), { message: "command line: too few parameters for option '--socks'" });
+  assert.throws(() => loadConfig(["--socks", "x"], { role: "serve", ...fakeFs({ "/etc/ppp/options": "noauth\n" }) }), { message: "command line: unrecognized option '--socks'" });
+});
