@@ -257,7 +257,12 @@ export class TcpConnection {
   close(now: Millis): void {
     switch (this.state) {
       case "SynSent":
-        this.release(now);
+        if (this.sndBuf.length === 0 && !this.user) {
+          // RFC 9293 §3.10.4: nothing queued: delete the TCB
+          this.release(now);
+          return;
+        }
+        this.finQueued = true; // like net.Socket: data then FIN once connected
         return;
       case "SynReceived":
         // RFC 9293 §3.10.4: the FIN waits until ESTABLISHED (see input)
@@ -552,7 +557,7 @@ export class TcpConnection {
       if (this.tsEnabled && seg.tsEcr !== undefined) this.rtt.sample(this.tsNow(now) - seg.tsEcr);
       this.backoff = 0;
       this.connectAt = undefined;
-      this.state = "Established";
+      this.state = this.finQueued ? "FinWait1" : "Established";
       this.ackNow = true;
       if (this.keepAlive) this.keepAt = now + this.keepIdle;
       this.host.notify(this, EV_CONNECTED | EV_WRITABLE);
