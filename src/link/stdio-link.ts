@@ -1,0 +1,40 @@
+/**
+ * stdin/stdout as a Link (device "stdio" or "-", pppd's `notty`): for
+ * running under socat, ssh, or as a QEMU `-chardev stdio` / `pipe` peer.
+ * Pipes need nothing special; if stdin is a TTY it is put into raw mode (no
+ * echo, no line editing, no ^C) and restored on close. EOF on stdin or EPIPE
+ * on stdout is a hang-up. Logs must go to stderr while this link is in use.
+ */
+import type { Readable, Writable } from "node:stream";
+import type { ReadStream } from "node:tty";
+import { StreamLink } from "./stream-link.js";
+import type { Link } from "./link.js";
+
+export interface StdioLinkOptions {
+  /** Default process.stdin. */
+  input?: Readable;
+  /** Default process.stdout. */
+  output?: Writable;
+  name?: string;
+}
+
+export function createStdioLink(opts: StdioLinkOptions = {}): Link {
+  const input = opts.input ?? process.stdin;
+  const output = opts.output ?? process.stdout;
+  const tty = (input as Partial<ReadStream>).isTTY === true ? (input as ReadStream) : undefined;
+  const wasRaw = tty?.isRaw ?? false;
+  if (tty && !wasRaw) tty.setRawMode(true);
+  const link = new StreamLink({
+    name: opts.name ?? "stdio",
+    input,
+    output,
+    closeImpl: async () => {
+      if (tty && !wasRaw) tty.setRawMode(false);
+      input.pause();
+      // We do not end process.stdout: other code (the final log lines) may still want it. Test streams are ended.
+      if (output !== process.stdout) output.end();
+    },
+  });
+  input.resume();
+  return link;
+}
