@@ -54,9 +54,14 @@ interface OutDatagram extends TransportDatagram {
   ttl?: number;
 }
 
-/** What F's TcpLayer may expose for ICMP rejections of forwarded SYNs (duck-typed; see stack/tcp). */
+/**
+ * What stack/tcp's TcpLayer exposes for forwarded SYNs the masquerade
+ * rejected with ICMP (duck-typed, so any TransportCore may be attached):
+ * Destination Unreachable `code` from `dst` to `src`, quoting an IPv4 header
+ * src → dst (TCP) and the SYN `segment`.
+ */
 interface IcmpRejectSource {
-  pollIcmpReject?(): unknown;
+  pollIcmpReject?(): { code: number; src: Ip4; dst: Ip4; segment: Uint8Array } | undefined;
 }
 
 export class IpLayer {
@@ -248,10 +253,23 @@ export class IpLayer {
     this.emit(protocol, d, dontFragment);
   }
 
-  pollTransmit(): IpTransmit | undefined {
+  /** The next datagram for the link. `now` (when given) dates the ICMP errors raised while draining. */
+  pollTransmit(now?: Millis): IpTransmit | undefined {
+    if (now !== undefined) this.lastNow = now;
     for (;;) {
       const r = this.ready.shift();
       if (r) return r;
+      const rej = this.tcpCore?.pollIcmpReject?.();
+      if (rej) {
+        const original = new Uint8Array(IPV4_HEADER_LEN + rej.segment.length);
+        original.set(rej.segment, IPV4_HEADER_LEN);
+        emitIpv4Header(
+          { src: rej.src, dst: rej.dst, protocol: IpProto.TCP, ttl: this.ttl, payloadLen: rej.segment.length, ident: 0, dontFragment: false, moreFragments: false, fragmentOffset: 0 },
+          original,
+        );
+        this.sendIcmpError("dest-unreachable", rej.code, rej.dst, original, this.lastNow);
+        continue;
+      }
       const ic = this.icmp.pollTransmit();
       if (ic) {
         this.emit(IpProto.ICMP, { ...ic, interactive: true }, false);

@@ -1,0 +1,392 @@
+/**
+ * NodeStack: the whole userspace IPv4 stack as the app uses it — the Node
+ * edge over the sans-I/O cores (stack/ip IpLayer with its UDP and ICMP
+ * layers, stack/tcp TcpLayer through F's NodeTcp). It owns the ONE real
+ * timer, re-armed from the earliest `pollTimeout()` of all cores, and the
+ * link hook: `input(datagram)` in, `output(datagram, interactive)` out.
+ *
+ * Backpressure toward the link: when `output` returns false (or is not set
+ * yet) the stack stops draining the cores, keeping up to `maxTxQueue`
+ * datagrams it already took; the cores keep the rest (TCP keeps its
+ * segments, UDP/ICMP their bounded queues, which drop + count past their
+ * bound). `outputReady()` resumes.
+ *
+ * Re-entrancy: input(), timers and kicks all go through one pump loop, so a
+ * link that calls back into the stack synchronously (an in-memory pair)
+ * neither recurses nor reorders.
+ */
+import { EventEmitter } from "node:events";
+import { formatIp4, parseIp4, type Ip4 } from "../util/addr.js";
+import { cryptoRng, type Rng } from "../util/rng.js";
+import { systemClock, type Clock, type Millis } from "../util/time.js";
+import { IpLayer, DEFAULT_MTU, type IpTransmit } from "../ip/ip-layer.js";
+import { TcpLayer, type TcpLayerOptions } from "../tcp/tcp-layer.js";
+import { NodeTcp } from "./tcp-node.js";
+import { TcpSocket as TcpSocketClass, tcpError } from "./tcp-socket.js";
+import { UdpSocket, type UdpSocketHost } from "./udp-socket.js";
+import { DEFAULT_PING_SIZE, DEFAULT_PING_TIMEOUT_MS, PingError, PingWaiters, pingPattern, type PingOptions, type PingReply } from "./ping.js";
+import { UdpError } from "../udp/udp-layer.js";
+
+export type TcpSocket = ReturnType<NodeTcp["connect"]>;
+export type TcpServer = ReturnType<NodeTcp["listen"]>;
+export type TcpForwardRequest = Parameters<NonNullable<Parameters<NodeTcp["setForwarder"]>[0]>>[0];
+
+export interface NodeStackOptions {
+  /** Our address, e.g. "192.168.7.2"; usually set later by setAddress() when IPCP comes up. */
+  address?: string;
+  mtu?: number;
+  clock?: Clock;
+  rng?: Rng;
+  tcp?: Partial<TcpLayerOptions>;
+  /** Datagrams held while the link pushes back (default 256). */
+  maxTxQueue?: number;
+}
+
+export interface UdpForwardDatagram {
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+  payload: Buffer;
+}
+
+export interface IcmpEchoForward {
+  src: string;
+  dst: string;
+  id: number;
+  seq: number;
+  payload: Buffer;
+  ttl: number;
+}
+
+/** Local misuse of the stack (bad address text...): names what to fix. */
+export class StackUsageError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "StackUsageError";
+  }
+}
+
+function needIp(text: string, what: string): Ip4 {
+  const a = parseIp4(text);
+  if (a === undefined) throw new StackUsageError("EINVAL", `${what}: "${text}" is not a dotted-quad IPv4 address`);
+  return a;
+}
+
+export class NodeStack extends EventEmitter {
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly ip: IpLayer;
+  readonly tcpLayer: TcpLayer;
+  readonly tcp: NodeTcp;
+  /** Set by the app: hand one datagram to the link; false = the link's queue is full (the datagram was taken). */
+  output?: (packet: Uint8Array, interactive: boolean) => boolean;
+
+  private readonly maxTxQueue: number;
+  private readonly txQueue: IpTransmit[] = [];
+  private blocked = false;
+  private readonly inbox: Uint8Array[] = [];
+  private pumping = false;
+  private again = false;
+  private timeoutDue = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: Millis | undefined;
+  private closed = false;
+  private readonly udpSockets = new Map<number, UdpSocket>();
+  private readonly pings = new PingWaiters();
+  private pingIdent: number;
+  private pingSeq = 0;
+  private udpForwarder: ((d: UdpForwardDatagram) => void) | undefined;
+  private echoForwarder: ((e: IcmpEchoForward) => void) | undefined;
+  private readonly counters = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, txBlocked: 0, timerFires: 0, rxAfterClose: 0 };
+  private readonly udpHost: UdpSocketHost;
+
+  constructor(opts: NodeStackOptions = {}) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.rng = opts.rng ?? cryptoRng;
+    this.maxTxQueue = opts.maxTxQueue ?? 256;
+    const mtu = opts.mtu ?? DEFAULT_MTU;
+    this.ip = new IpLayer({ rng: this.rng, mtu });
+    this.tcpLayer = new TcpLayer({ rng: this.rng, mtu, ...opts.tcp });
+    this.ip.attachTcp(this.tcpLayer);
+    this.tcp = new NodeTcp(this.tcpLayer, () => this.pump(), this.clock);
+    this.pingIdent = this.rng.u32() & 0xffff;
+    if (opts.address !== undefined) this.setAddress(opts.address);
+    const self = this;
+    this.udpHost = {
+      get localIp() {
+        return self.ip.address;
+      },
+      udpSend: (srcPort, dst, dstPort, payload) => {
+        const src = this.ip.address;
+        if (src === undefined) throw new UdpError("EADDRNOTAVAIL", "no local address");
+        this.ip.udp.send(src, srcPort, dst, dstPort, payload);
+        this.pump();
+      },
+      udpClose: (port) => {
+        this.udpSockets.delete(port);
+        this.ip.udp.unbind(port);
+      },
+    };
+  }
+
+  // ---- the link hook --------------------------------------------------------
+
+  /** One IPv4 datagram from the link. The bytes are only read during this call (copied where kept). */
+  input(packet: Uint8Array): void {
+    if (this.closed) {
+      this.counters.rxAfterClose++;
+      return;
+    }
+    this.counters.rxPackets++;
+    this.counters.rxBytes += packet.length;
+    this.inbox.push(packet);
+    this.pump();
+  }
+
+  /** The link drained its queue: send what we held back. */
+  outputReady(): void {
+    this.blocked = false;
+    this.pump();
+  }
+
+  get address(): string | undefined {
+    const a = this.ip.address;
+    return a === undefined ? undefined : formatIp4(a);
+  }
+
+  /** Set when IPCP comes up; undefined when it goes down. */
+  setAddress(local: string | undefined): void {
+    this.ip.setAddress(local === undefined ? undefined : needIp(local, "setAddress"));
+    this.pump();
+  }
+
+  setMtu(mtu: number): void {
+    this.ip.setMtu(mtu);
+    this.tcpLayer.setMtu(this.ip.mtu);
+    this.pump();
+  }
+
+  get mtu(): number {
+    return this.ip.mtu;
+  }
+
+  // ---- the pump: the only place cores are driven ------------------------------
+
+  private pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        const now = this.clock.now();
+        for (let p = this.inbox.shift(); p; p = this.inbox.shift()) this.ip.handleInput(p, now);
+        if (this.timeoutDue) {
+          this.timeoutDue = false;
+          this.ip.handleTimeout(now);
+        }
+        this.dispatch();
+        this.tcp.onCoreEvents();
+        this.flush();
+      } while (this.again || this.inbox.length > 0);
+    } finally {
+      this.pumping = false;
+    }
+    this.arm();
+  }
+
+  /** Surface UDP / ICMP core events to sockets, forwarders and ping promises. */
+  private dispatch(): void {
+    const udp = this.ip.udp;
+    for (let port = udp.pollReadable(); port !== undefined; port = udp.pollReadable()) {
+      const s = this.udpSockets.get(port);
+      for (let d = udp.recv(port); d; d = udp.recv(port)) s?.deliver(d);
+    }
+    for (let d = udp.pollForward(); d; d = udp.pollForward()) {
+      this.udpForwarder?.({
+        src: formatIp4(d.src),
+        srcPort: d.srcPort,
+        dst: formatIp4(d.dst),
+        dstPort: d.dstPort,
+        payload: Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.byteLength),
+      });
+    }
+    const icmp = this.ip.icmp;
+    for (let e = icmp.pollForward(); e; e = icmp.pollForward()) {
+      this.echoForwarder?.({
+        src: formatIp4(e.src),
+        dst: formatIp4(e.dst),
+        id: e.ident,
+        seq: e.seq,
+        payload: Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength),
+        ttl: e.ttl,
+      });
+    }
+    for (let e = icmp.pollPingEvent(); e; e = icmp.pollPingEvent()) this.pings.onEvent(e);
+  }
+
+  private flush(): void {
+    for (;;) {
+      if (this.blocked || !this.output) {
+        // Hold back up to the bound; the cores keep the rest.
+        while (this.txQueue.length < this.maxTxQueue) {
+          const t = this.ip.pollTransmit(this.clock.now());
+          if (!t) break;
+          this.txQueue.push(t);
+        }
+        return;
+      }
+      const t = this.txQueue.shift() ?? this.ip.pollTransmit(this.clock.now());
+      if (!t) return;
+      this.counters.txPackets++;
+      this.counters.txBytes += t.packet.length;
+      if (!this.output(t.packet, t.interactive)) {
+        this.blocked = true;
+        this.counters.txBlocked++;
+      }
+    }
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    const t = this.ip.pollTimeout();
+    if (t === this.timerAt && (t === undefined || this.timer)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = t;
+    if (t === undefined) return;
+    const delay = Math.max(0, Math.ceil(t - this.clock.now()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.counters.timerFires++;
+      this.timeoutDue = true;
+      this.pump();
+    }, delay);
+  }
+
+  /** Run due timers now (for a ManualClock: advance the clock, then tick()). */
+  tick(): void {
+    this.timeoutDue = true;
+    this.pump();
+  }
+
+  /** The earliest core deadline (for drivers on a ManualClock). */
+  pollTimeout(): Millis | undefined {
+    return this.ip.pollTimeout();
+  }
+
+  // ---- sockets ----------------------------------------------------------------
+
+  connect(opts: { host: string; port: number; timeoutMs?: number }): TcpSocket {
+    const host = needIp(opts.host, "connect host");
+    const localAddress = this.ip.address;
+    if (localAddress === undefined) {
+      // The link is down (no IPCP address): fail like net.connect does, asynchronously.
+      const s = new TcpSocketClass(this.tcp, undefined, { connecting: true, emitConnect: true });
+      process.nextTick(() => s.destroy(tcpError("ENETUNREACH", "connect", opts.host, opts.port)));
+      return s;
+    }
+    const s = this.tcp.connect({ localAddress, host, port: opts.port, timeoutMs: opts.timeoutMs });
+    this.pump();
+    return s;
+  }
+
+  /** Listen on `port` (0 = ephemeral) on any of our addresses (with the TCP forwarder on, a listener also catches that port on masqueraded addresses). */
+  listen(port: number, opts?: { backlog?: number }): TcpServer {
+    const srv = this.tcp.listen(undefined, port, opts);
+    this.pump();
+    return srv;
+  }
+
+  udpSocket(opts?: { port?: number }): UdpSocket {
+    const port = this.ip.udp.bind(opts?.port ?? 0);
+    const s = new UdpSocket(this.udpHost, port);
+    this.udpSockets.set(port, s);
+    return s;
+  }
+
+  ping(host: string, opts: PingOptions = {}): Promise<PingReply> {
+    const dst = parseIp4(host);
+    if (dst === undefined) return Promise.reject(new PingError("EINVAL", `ping: "${host}" is not an IPv4 address`));
+    const src = this.ip.address;
+    if (src === undefined) return Promise.reject(new PingError("ENETUNREACH", "ping: the link has no address (IPCP is not up)"));
+    const seq = (opts.seq ?? ++this.pingSeq) & 0xffff;
+    const ident = (opts.id ?? this.pingIdent) & 0xffff;
+    let token: number;
+    try {
+      token = this.ip.icmp.startPing(src, dst, ident, seq, pingPattern(opts.size ?? DEFAULT_PING_SIZE), this.clock.now(), opts.timeoutMs ?? DEFAULT_PING_TIMEOUT_MS, opts.ttl);
+    } catch (e) {
+      return Promise.reject(new PingError("EBUSY", (e as Error).message, seq));
+    }
+    const p = this.pings.add(token, host);
+    this.pump();
+    return p;
+  }
+
+  // ---- masquerade hooks ---------------------------------------------------------
+
+  setTcpForwarder(fn: ((req: TcpForwardRequest) => void) | undefined, opts?: { maxInFlight?: number }): void {
+    this.tcp.setForwarder(fn, opts);
+    this.ip.tcpAnyAddress = fn !== undefined;
+  }
+
+  setUdpForwarder(fn: ((d: UdpForwardDatagram) => void) | undefined): void {
+    this.udpForwarder = fn;
+    this.ip.udp.forwarding = fn !== undefined;
+  }
+
+  sendUdp(from: { address: string; port: number }, to: { address: string; port: number }, payload: Uint8Array): void {
+    this.ip.udp.send(needIp(from.address, "sendUdp from"), from.port, needIp(to.address, "sendUdp to"), to.port, payload);
+    this.pump();
+  }
+
+  setIcmpEchoForwarder(fn: ((e: IcmpEchoForward) => void) | undefined): void {
+    this.echoForwarder = fn;
+    this.ip.icmp.forwardEcho = fn !== undefined;
+  }
+
+  sendIcmpEchoReply(from: string, to: string, id: number, seq: number, payload: Uint8Array): void {
+    this.ip.icmp.send({ kind: "echo-reply", ident: id & 0xffff, seq: seq & 0xffff, data: payload }, needIp(from, "sendIcmpEchoReply from"), needIp(to, "sendIcmpEchoReply to"));
+    this.pump();
+  }
+
+  /** Destination Unreachable `code` about `original` (the offending IPv4 datagram), sent from `from` (rate limited). */
+  sendIcmpUnreachable(from: string, code: number, original: Uint8Array): void {
+    this.ip.sendIcmpUnreachable(needIp(from, "sendIcmpUnreachable from"), code, original, this.clock.now());
+    this.pump();
+  }
+
+  // ---- the rest ---------------------------------------------------------------------
+
+  stats(): Record<string, number> {
+    const s: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.counters)) s[`stack.${k}`] = v;
+    s["stack.txQueue"] = this.txQueue.length;
+    Object.assign(s, this.ip.stats());
+    for (const [k, v] of Object.entries(this.tcpLayer.stats())) s[k.startsWith("tcp.") ? k : `tcp.${k}`] = v;
+    return s;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    const tcp = this.tcp as unknown as { close?: () => void };
+    tcp.close?.();
+    for (const s of [...this.udpSockets.values()]) s.close();
+    this.pings.rejectAll("ECANCELED", "the stack was closed");
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.txQueue.length = 0;
+    this.inbox.length = 0;
+    this.emit("close");
+  }
+}
