@@ -31,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCpio, type CpioFile } from './cpio.js';
+import { LogWatch } from './log-watch.js';
 
 export interface GuestScenario {
   /** Files to place in the guest, by absolute path, e.g. {"/etc/ppp/pap-secrets": "zaphod * gargleBlaster *\n"}. */
@@ -192,10 +193,6 @@ function scenarioFiles(s: GuestScenario): CpioFile[] {
   return files;
 }
 
-function formatConsole(name: string, text: string): string {
-  return `--- console of ${name} (${text.length} chars) ---\n${text}\n--- end of console of ${name} ---`;
-}
-
 /** Boots a guest running scenario `s`. Resolves once its ttyS1 socket listens. */
 export async function startGuest(s: GuestScenario): Promise<Guest> {
   const image = await buildGuestImage();
@@ -257,102 +254,71 @@ async function launch(
   live.add(child);
   installExitHook();
 
-  let text = '';
-  const listeners = new Set<() => void>();
-  const notify = (): void => {
-    for (const l of [...listeners]) l();
-  };
+  const log = new LogWatch(`console of ${name}`);
   child.stdout!.setEncoding('latin1');
-  child.stdout!.on('data', (chunk: string) => {
-    text += chunk.replace(/\r\n/g, '\n');
-    notify();
-  });
+  child.stdout!.on('data', (chunk: string) => log.append(chunk.replace(/\r\n/g, '\n')));
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
-    text += chunk
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => `[qemu] ${l}\n`)
-      .join('');
-    notify();
+    log.append(
+      chunk
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => `[qemu] ${l}\n`)
+        .join(''),
+    );
   });
 
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {
     child.once('error', (err) => {
-      text += `[qemu] spawn failed: ${err.message}\n`;
+      log.append(`[qemu] spawn failed: ${err.message}\n`);
       exitCode = null;
       live.delete(child);
       resolve(null);
-      notify();
+      log.end('QEMU could not be started');
     });
-    child.once('close', (code) => {
+    child.once('close', (code, signal) => {
       exitCode = code;
       live.delete(child);
       resolve(code);
-      notify();
+      log.end(`QEMU exited (code ${code}${signal ? `, signal ${signal}` : ''})`);
     });
   });
 
   const timeoutMs = s.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const watchdog = setTimeout(() => {
-    text += `[harness] ${name}: killing QEMU after its ${timeoutMs} ms timeout\n`;
+    log.append(`[harness] ${name}: killing QEMU after its ${timeoutMs} ms timeout\n`);
     child.kill('SIGKILL');
   }, timeoutMs);
   watchdog.unref();
 
+  /** Ends QEMU (SIGTERM, SIGKILL after 2 s) and waits for it. */
+  const halt = async (): Promise<void> => {
+    clearTimeout(watchdog);
+    if (exitCode === undefined) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(t);
+    }
+  };
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopped ??= (async () => {
-      clearTimeout(watchdog);
-      if (exitCode === undefined) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 2000);
-        await exited;
-        clearTimeout(t);
-      }
-      await rm(dir, { recursive: true, force: true });
-    })();
+    stopped ??= halt().then(() => rm(dir, { recursive: true, force: true }));
     return stopped;
   };
-
-  const waitFor = (re: RegExp, ms: number, from = 0): Promise<RegExpMatchArray> =>
-    new Promise((resolve, reject) => {
-      const plain = new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
-      let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        listeners.delete(check);
-        if (timer) clearTimeout(timer);
-      };
-      const fail = (why: string): void => {
-        done();
-        reject(new Error(`${name}: ${re} ${why}\n${formatConsole(name, text)}`));
-      };
-      function check(): void {
-        const m = plain.exec(text.slice(from));
-        if (m) {
-          done();
-          resolve(m);
-        } else if (exitCode !== undefined) {
-          fail(`never appeared: QEMU exited (code ${exitCode})`);
-        }
-      }
-      listeners.add(check);
-      timer = setTimeout(() => fail(`not seen within ${ms} ms`), ms);
-      check();
-    });
 
   // Wait for the chardev socket to listen (or QEMU to die trying).
   const deadline = Date.now() + LISTEN_DEADLINE_MS;
   for (;;) {
     if (exitCode !== undefined) {
-      await stop();
-      throw new Error(`${name}: QEMU exited (code ${exitCode}) before its serial socket listened\n${formatConsole(name, text)}`);
+      await halt();
+      throw new Error(`${name}: QEMU exited (code ${exitCode}) before its serial socket listened\n${log.dump()}`);
     }
     if (await isListening(port)) break;
     if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${name}: QEMU's serial socket 127.0.0.1:${port} not listening after ${LISTEN_DEADLINE_MS} ms\n${formatConsole(name, text)}`);
+      await halt();
+      throw new Error(`${name}: QEMU's serial socket 127.0.0.1:${port} not listening after ${LISTEN_DEADLINE_MS} ms\n${log.dump()}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -360,8 +326,8 @@ async function launch(
   return {
     serialPort: port,
     name,
-    console: () => text,
-    waitFor,
+    console: () => log.text,
+    waitFor: (re, ms, from) => log.waitFor(re, ms, from),
     exited,
     stop,
   };
