@@ -175,11 +175,11 @@ export function loadConfig(args: string[], opts: LoadOptions): PppConfig {
   }
 
   /** Read a file; missing -> undefined; unreadable -> warning (optional) or error (required). */
-  const readOptional = (path: string): string | undefined => {
+  const readOptional = (path: string, what = "options"): string | undefined => {
     try {
       return rawRead(path);
     } catch (e) {
-      warnings.push(`Warning: can't open options file ${path}: ${(e as Error).message}`);
+      warnings.push(`Warning: can't open ${what} file ${path}: ${(e as Error).message}`);
       return undefined;
     }
   };
@@ -314,7 +314,7 @@ export function loadConfig(args: string[], opts: LoadOptions): PppConfig {
   }
 
   // Secrets.
-  const secretOpts = { readFile: readOptional, statMode };
+  const secretOpts = { readFile: (p: string) => readOptional(p, "secrets"), statMode };
   const pap = readSecretsFile(join(pppDir, "pap-secrets"), secretOpts);
   const chap = readSecretsFile(join(pppDir, "chap-secrets"), secretOpts);
   warnings.push(...pap.warnings, ...chap.warnings);

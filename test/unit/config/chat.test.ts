@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ManualClock } from "../../../stack/util/time.js";
+import { SeededRng } from "../../../stack/util/rng.js";
 import { CHAT_EXIT, ChatScript, parseChatCommand, parseChatFile, shellSplit, type ChatEvent } from "../../../src/link/chat.js";
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -205,4 +206,22 @@ test("HOWTO winserver.chat: TIMEOUT 10, '' CLIENT\\c sends CLIENT with no CR", (
   const h = new Harness(new ChatScript(cmd.script, cmd.options));
   assert.equal(h.takeSent(), "CLIENT");
   assert.deepEqual(h.outcome(), { type: "done", exitCode: 0 });
+});
+
+test("seeded: however the modem's answer is chunked, the conversation and leftover bytes are the same", () => {
+  const seed = 0xc4a7;
+  const rng = new SeededRng(seed);
+  const answer = "ATZ\r\r\nOK\r\nATDT123\r\r\nCONNECT 115200\r\n~\xff\x03\xc0\x21";
+  for (let round = 0; round < 100; round++) {
+    const h = new Harness(new ChatScript(["ABORT", "BUSY", "REPORT", "CONNECT", "", "ATZ", "OK", "ATDT123", "CONNECT", "\\c"]));
+    for (let i = 0; i < answer.length; ) {
+      const len = 1 + rng.below(6);
+      h.input(answer.slice(i, i + len));
+      i += len;
+    }
+    const ctx = `seed=${seed} round=${round}`;
+    assert.equal(h.takeSent(), "ATZ\rATDT123\r", ctx);
+    assert.deepEqual(h.outcome(), { type: "done", exitCode: 0 }, ctx);
+    assert.equal(dec(h.chat.takeUnread()), " 115200\r\n~\xff\x03\xc0\x21", ctx);
+  }
 });

@@ -320,3 +320,15 @@ test("app options are collected, not rejected, wherever they appear", () => {
   assert.throws(() => loadConfig(["--socks"], { role: "serve", ...fakeFs(files), appOptions: { "--socks": 1 } }), { message: "command line: too few parameters for option '--socks'" });
   assert.throws(() => loadConfig(["--socks", "x"], { role: "serve", ...fakeFs({ "/etc/ppp/options": "noauth\n" }) }), { message: "command line: unrecognized option '--socks'" });
 });
+
+test("an unreadable secrets file is a warning, like pppd", () => {
+  const c = loadConfig(["noauth"], {
+    role: "serve",
+    ...fakeFs({}),
+    readFile: (p) => {
+      if (p === "/etc/ppp/chap-secrets") throw Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
+      return undefined;
+    },
+  });
+  assert.deepEqual(c.warnings, ["Warning: can't open secrets file /etc/ppp/chap-secrets: EACCES: permission denied"]);
+});

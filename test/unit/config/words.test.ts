@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tokenizeOptions, whereOf, wordsFromArgs } from "../../../src/config/words.js";
+import { SeededRng } from "../../../stack/util/rng.js";
 
 const texts = (src: string): string[] => tokenizeOptions(src, "f").words.map((w) => w.text);
 
@@ -55,4 +56,30 @@ test("command-line words are located as 'command line'", () => {
   const w = wordsFromArgs(["/dev/ttyS1", "115200"]);
   assert.equal(whereOf(w[0]), "command line");
   assert.equal(w[1].text, "115200");
+});
+
+test("seeded round trip: any words, quoted and escaped, tokenize back to themselves; random bytes never throw", () => {
+  const seed = 0x5eed1234;
+  const rng = new SeededRng(seed);
+  const alphabet = 'ab #"\'\\\t\nxyz09-:/';
+  for (let round = 0; round < 200; round++) {
+    const words: string[] = [];
+    const n = 1 + rng.below(6);
+    for (let i = 0; i < n; i++) {
+      let w = "";
+      const len = rng.below(8);
+      for (let j = 0; j < len; j++) w += alphabet[rng.below(alphabet.length)];
+      words.push(w);
+    }
+    // Quote every word: inside "..." only \ and " need escaping; \n stays literal inside quotes.
+    const seps = [" ", "\t", "\n", "  # comment\n", " \\\n "];
+    const text = words.map((w) => `"${w.replace(/[\\"]/g, (c) => "\\" + c)}"`).map((q, i) => (i ? seps[rng.below(seps.length)] : "") + q).join("");
+    const got = tokenizeOptions(text, "f").words.map((w) => w.text);
+    assert.deepEqual(got, words, `seed=${seed} round=${round} text=${JSON.stringify(text)}`);
+  }
+  for (let round = 0; round < 200; round++) {
+    let junk = "";
+    for (let j = rng.below(40); j > 0; j--) junk += String.fromCharCode(rng.below(256));
+    assert.doesNotThrow(() => tokenizeOptions(junk, "f"), `seed=${seed} round=${round}`);
+  }
 });
