@@ -142,7 +142,7 @@ export class SerialLink extends StreamLink {
     };
     this.dcdTimer = setInterval(poll, periodMs);
     this.dcdTimer.unref();
-    poll();
+    // The first sample is one period away, so a caller that attaches 'error' right after open still hears about a port without modem lines.
   }
 
   private stopCarrierWatch(): void {

@@ -1,0 +1,216 @@
+/**
+ * The one driver that runs a sans-I/O core (a PPP session, a line model…)
+ * on a Link with a real timer. It is the only place where a core meets Node
+ * I/O: link 'data' → core.handleInput(bytes, now); the timer →
+ * core.handleTimeout(now); after each, transmit is drained into the link,
+ * events are emitted, and a single timer is re-armed at core.pollTimeout().
+ *
+ * Backpressure: when link.write() returns false the driver stops pulling
+ * from core.pollTransmit() until the link's 'drain', so frames wait in the
+ * core (where they can be prioritised or dropped by policy), not in OS or tty
+ * buffers.
+ *
+ * Hang-up: the link's 'hangup' is re-emitted as the driver's 'hangup'
+ * (reason); the app tells the session `lineDown` and calls kick(). From then
+ * on, transmit is discarded (counted), while events and timers keep running
+ * so the core can settle; the app calls stop() when it is done.
+ *
+ * Events: 'event' (E) per core event, 'hangup' (reason: string),
+ * 'error' (Error) when the core throws (a bug; without a listener it throws).
+ */
+import { EventEmitter } from "node:events";
+import type { Link } from "./link.js";
+import { systemClock, type Clock, type Millis } from "../../stack/util/time.js";
+
+export interface SansIoCore<E> {
+  handleInput(b: Uint8Array, now: Millis): void;
+  handleTimeout(now: Millis): void;
+  pollTimeout(): Millis | undefined;
+  pollTransmit(): Uint8Array | undefined;
+  pollEvent(): E | undefined;
+}
+
+/** The timer primitives the driver uses; tests may pass a fake scheduler driven by a ManualClock. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface CoreDriverOptions {
+  /** Default systemClock. */
+  clock?: Clock;
+  /** Default real setTimeout/clearTimeout. */
+  timers?: Timers;
+}
+
+export interface CoreDriverStats {
+  bytesIn: number;
+  bytesOut: number;
+  framesOut: number;
+  /** Times link.write() returned false and the driver paused. */
+  heldBack: number;
+  /** Frames the core produced after the line hung up (not written). */
+  framesDiscarded: number;
+  timerFires: number;
+}
+
+export class CoreDriver<E> extends EventEmitter {
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private started = false;
+  private stopped = false;
+  /** link.write() said false; no pollTransmit() until 'drain'. */
+  private blocked = false;
+  /** The link hung up; transmit is discarded from now on. */
+  private hungUp = false;
+  /** The one pending timer and the deadline it was armed for. Invariant: timer set ⇔ armedFor !== undefined. */
+  private timer: unknown;
+  private armedFor: Millis | undefined;
+  /** Re-entrancy: an 'event' listener may call kick() while we pump. */
+  private pumping = false;
+  private pumpAgain = false;
+  private readonly st: CoreDriverStats = { bytesIn: 0, bytesOut: 0, framesOut: 0, heldBack: 0, framesDiscarded: 0, timerFires: 0 };
+
+  private readonly onData = (b: Buffer): void => {
+    if (this.stopped) return;
+    this.st.bytesIn += b.length;
+    this.guard(() => this.core.handleInput(b, this.clock.now()));
+    this.pump();
+  };
+  private readonly onDrain = (): void => {
+    if (this.stopped) return;
+    this.blocked = false;
+    this.pump();
+  };
+  private readonly onHangup = (reason: string): void => {
+    if (this.stopped || this.hungUp) return;
+    this.hungUp = true;
+    this.blocked = false;
+    this.emit("hangup", reason);
+    this.pump();
+  };
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.armedFor = undefined;
+    if (this.stopped) return;
+    this.st.timerFires++;
+    this.guard(() => this.core.handleTimeout(this.clock.now()));
+    this.pump();
+  };
+
+  constructor(
+    readonly core: SansIoCore<E>,
+    readonly link: Link,
+    opts: CoreDriverOptions = {},
+  ) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.timers = opts.timers ?? realTimers;
+  }
+
+  /** Wire link 'data'/'drain'/'hangup' to the core, flush what the core already has, arm the timer. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.link.on("data", this.onData);
+    this.link.on("drain", this.onDrain);
+    this.link.on("hangup", this.onHangup);
+    this.pump();
+  }
+
+  /** Call after pushing something into the core from outside (sendIp, open, lineDown): flush and re-arm. */
+  kick(): void {
+    if (!this.started || this.stopped) return;
+    this.pump();
+  }
+
+  /** Detach from the link and cancel the timer. Does not close the link. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.link.off("data", this.onData);
+    this.link.off("drain", this.onDrain);
+    this.link.off("hangup", this.onHangup);
+    this.disarm();
+  }
+
+  /** The link is refusing writes and the driver is waiting for 'drain'. */
+  get waitingForDrain(): boolean {
+    return this.blocked;
+  }
+
+  /** The deadline the timer is armed for, if any. */
+  get armedDeadline(): Millis | undefined {
+    return this.armedFor;
+  }
+
+  stats(): CoreDriverStats {
+    return { ...this.st };
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.flushTransmit();
+        for (let ev; !this.stopped && (ev = this.guard(() => this.core.pollEvent())) !== undefined; ) this.emit("event", ev);
+      } while (this.pumpAgain && !this.stopped);
+    } finally {
+      this.pumping = false;
+    }
+    this.arm();
+  }
+
+  private flushTransmit(): void {
+    if (this.hungUp) {
+      for (let f; (f = this.guard(() => this.core.pollTransmit())) !== undefined; ) this.st.framesDiscarded++;
+      return;
+    }
+    while (!this.blocked && !this.stopped) {
+      const frame = this.guard(() => this.core.pollTransmit());
+      if (frame === undefined) return;
+      this.st.framesOut++;
+      this.st.bytesOut += frame.length;
+      if (!this.link.write(frame)) {
+        this.blocked = true;
+        this.st.heldBack++;
+      }
+    }
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const due = this.guard(() => this.core.pollTimeout());
+    if (due === undefined) return this.disarm();
+    if (due === this.armedFor) return;
+    this.disarm();
+    this.armedFor = due;
+    this.timer = this.timers.setTimeout(this.onTimer, Math.max(0, Math.ceil(due - this.clock.now())));
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = undefined;
+  }
+
+  /** Run a core call; a throw is a bug in the core, reported as 'error' rather than thrown into a socket callback. */
+  private guard<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.emit("error", err instanceof Error ? err : new Error(String(err)));
+      return undefined;
+    }
+  }
+}
