@@ -6,9 +6,10 @@
  * Hashes are verified with SHA-crypt ($5$ SHA-256, $6$ SHA-512, with
  * optional rounds=), implemented from Ulrich Drepper's "Unix crypt using
  * SHA-256 and SHA-512" specification on top of node:crypto's digests.
- * Locked accounts ("!" or "*" prefixes) and empty or too-short fields fail,
- * as in pppd. Other schemes (yescrypt $y$, bcrypt $2b$, MD5 $1$, DES) are
- * reported as unsupported and fail closed.
+ * MD5-crypt ($1$) is accepted too, for older systems. Locked accounts ("!"
+ * or "*" prefixes) and empty or too-short fields fail, as in pppd. Other
+ * schemes (yescrypt $y$, bcrypt $2b$, DES) are reported as unsupported and
+ * fail closed.
  *
  * Sits in src/config; file reading is injected so tests need no /etc.
  */
@@ -26,7 +27,7 @@ export const SHA_CRYPT_SALT_MAX = 16;
 
 const ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-type Algo = "sha256" | "sha512";
+type Algo = "sha256" | "sha512" | "md5";
 
 function digest(algo: Algo, ...parts: Uint8Array[]): Buffer {
   const h = createHash(algo);
@@ -111,6 +112,55 @@ export function shaCrypt(password: string, setting: string): string | undefined 
   return `$${m[1]}$${customRounds ? `rounds=${rounds}$` : ""}${saltStr}$${encode(algo, C)}`;
 }
 
+// ---- MD5-crypt (Poul-Henning Kamp, FreeBSD 1994): $1$ ------------------------
+
+/** MD5-crypt: at most 8 salt characters, 1000 fixed rounds. */
+const MD5_CRYPT_SALT_MAX = 8;
+const MD5_CRYPT_ROUNDS = 1000;
+
+/**
+ * crypt(3) for "$1$salt[$...]" settings (older systems, the HOWTO's era).
+ * Returns undefined when `setting` is not MD5-crypt.
+ */
+export function md5Crypt(password: string, setting: string): string | undefined {
+  const m = /^\$1\$([^$]*)/.exec(setting);
+  if (!m) return undefined;
+  const saltStr = m[1].slice(0, MD5_CRYPT_SALT_MAX);
+  const P = Buffer.from(password, "utf8");
+  const S = Buffer.from(saltStr, "utf8");
+  const alt = digest("md5", P, S, P);
+  const ctx = createHash("md5");
+  ctx.update(P);
+  ctx.update("$1$");
+  ctx.update(S);
+  for (let pl = P.length; pl > 0; pl -= 16) ctx.update(alt.subarray(0, Math.min(pl, 16)));
+  for (let i = P.length; i; i >>>= 1) ctx.update(i & 1 ? Buffer.of(0) : P.subarray(0, 1));
+  let F: Buffer = ctx.digest();
+  for (let i = 0; i < MD5_CRYPT_ROUNDS; i++) {
+    const h = createHash("md5");
+    h.update(i & 1 ? P : F);
+    if (i % 3) h.update(S);
+    if (i % 7) h.update(P);
+    h.update(i & 1 ? F : P);
+    F = h.digest();
+  }
+  let out = "";
+  const b64 = (b2: number, b1: number, b0: number, n: number): void => {
+    let w = (b2 << 16) | (b1 << 8) | b0;
+    for (let i = 0; i < n; i++) {
+      out += ITOA64[w & 0x3f];
+      w >>>= 6;
+    }
+  };
+  b64(F[0], F[6], F[12], 4);
+  b64(F[1], F[7], F[13], 4);
+  b64(F[2], F[8], F[14], 4);
+  b64(F[3], F[9], F[15], 4);
+  b64(F[4], F[10], F[5], 4);
+  b64(0, 0, F[11], 2);
+  return `$1$${saltStr}$${out}`;
+}
+
 // ---- the password database ------------------------------------------------
 
 export type LoginResult = { ok: true } | { ok: false; reason: string };
@@ -120,13 +170,13 @@ export function verifyCryptHash(password: string, hash: string): LoginResult {
   // pppd plogin(): a field shorter than 2 characters never matches.
   if (hash.startsWith("!") || hash.startsWith("*")) return { ok: false, reason: "account is locked" };
   if (hash.length < 2) return { ok: false, reason: "account has no usable password" };
-  if (!/^\$[56]\$/.test(hash)) {
+  if (!/^\$[156]\$/.test(hash)) {
     const scheme = /^\$([^$]+)\$/.exec(hash)?.[1];
-    const names: Record<string, string> = { y: "yescrypt", "2a": "bcrypt", "2b": "bcrypt", "2y": "bcrypt", "1": "MD5-crypt", gy: "gost-yescrypt", "7": "scrypt" };
+    const names: Record<string, string> = { y: "yescrypt", "2a": "bcrypt", "2b": "bcrypt", "2y": "bcrypt", gy: "gost-yescrypt", "7": "scrypt" };
     const what = scheme ? `$${scheme}$ (${names[scheme] ?? "unknown"})` : "DES crypt";
-    return { ok: false, reason: `password hash scheme ${what} is not supported by ppproxy (only SHA-crypt $5$/$6$)` };
+    return { ok: false, reason: `password hash scheme ${what} is not supported by ppproxy (only SHA-crypt $5$/$6$ and MD5-crypt $1$)` };
   }
-  const got = shaCrypt(password, hash);
+  const got = hash.startsWith("$1$") ? md5Crypt(password, hash) : shaCrypt(password, hash);
   if (got === undefined) return { ok: false, reason: "malformed password hash" };
   const x = Buffer.from(got), y = Buffer.from(hash);
   return x.length === y.length && timingSafeEqual(x, y) ? { ok: true } : { ok: false, reason: "wrong password" };

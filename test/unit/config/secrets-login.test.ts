@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseSecretsText, readSecretsFile, secretFileAccessWarning } from "../../../src/config/secrets-file.js";
-import { LoginDatabase, shaCrypt, verifyCryptHash } from "../../../src/config/login.js";
+import { LoginDatabase, md5Crypt, shaCrypt, verifyCryptHash } from "../../../src/config/login.js";
 
 test("secrets: columns, quotes, *, IP column (rest of line), comments, incomplete lines", () => {
   const text = [
@@ -108,6 +108,7 @@ test("verifyCryptHash: match, mismatch, locked, unsupported scheme", () => {
   assert.deepEqual(verifyCryptHash("x", ""), { ok: false, reason: "account has no usable password" });
   assert.match((verifyCryptHash("x", "$y$j9T$abc$def") as { reason: string }).reason, /yescrypt\) is not supported/);
   assert.equal(shaCrypt("x", "$1$abc$"), undefined);
+  assert.equal(md5Crypt("x", "$5$abc$"), undefined);
 });
 
 test("LoginDatabase: /etc/passwd hash used when its field is not 'x'; shadow overrides", () => {
@@ -121,4 +122,11 @@ test("LoginDatabase: /etc/passwd hash used when its field is not 'x'; shadow ove
   assert.deepEqual(db.check("old", "Hello world!"), { ok: true });
   assert.deepEqual(db.check("nobody", "x"), { ok: false, reason: "no such user nobody" });
   assert.throws(() => LoginDatabase.load({ readFile: () => undefined }), /'login' option needs read access to \/etc\/shadow/);
+});
+
+test("MD5-crypt $1$: FreeBSD's libcrypt test vector, and via verifyCryptHash", () => {
+  // FreeBSD lib/libcrypt/tests/crypt_tests.c: crypt("0.s0.l33t", "$1$deadbeef$...")
+  assert.equal(md5Crypt("0.s0.l33t", "$1$deadbeef$"), "$1$deadbeef$0Huu6KHrKLVWfqa4WljDE0");
+  assert.deepEqual(verifyCryptHash("0.s0.l33t", "$1$deadbeef$0Huu6KHrKLVWfqa4WljDE0"), { ok: true });
+  assert.deepEqual(verifyCryptHash("0.s0.l33T", "$1$deadbeef$0Huu6KHrKLVWfqa4WljDE0"), { ok: false, reason: "wrong password" });
 });
