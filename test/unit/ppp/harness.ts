@@ -94,6 +94,8 @@ export class ScriptedPeer {
   readonly requests = new Map<number, Uint8Array>();
   private id = 0x40;
   autoNegotiate = true;
+  /** Protocols the auto-negotiation leaves to the test script. */
+  readonly manual = new Set<number>();
 
   constructor(readonly s: PppSession) {
     this.dec.rxAccm = 0; // take raw control characters too once the session may send them
@@ -141,7 +143,7 @@ export class ScriptedPeer {
   }
 
   private react({ protocol, info }: Received): void {
-    if (protocol !== 0xc021 && protocol !== 0x8021) return;
+    if ((protocol !== 0xc021 && protocol !== 0x8021) || this.manual.has(protocol)) return;
     const [code, id] = info;
     const body = info.subarray(4, (info[2] << 8) | info[3]);
     if (code === 1) this.sendPacket(protocol, 2, id, body); // Ack whatever the session asks
