@@ -1,0 +1,30 @@
+/**
+ * Join two byte streams both ways (proxy/): what every proxy does once a
+ * tunnel is set up. Built on `stream.pipeline()`, so backpressure is the
+ * stream machinery's (write() false -> pause, 'drain' -> resume), `end()` on
+ * one side becomes FIN on the other (half-close works both ways, as long as
+ * both sockets allow half-open), and an error on either side destroys both.
+ */
+import { pipeline, type Duplex } from "node:stream";
+
+/** `done` is called once: with the first error, or with none after both directions finished. */
+export function join(a: Duplex, b: Duplex, done?: (err?: Error) => void): void {
+  let pending = 2;
+  let reported = false;
+  const finish = (err?: Error | null) => {
+    if (reported) return;
+    if (err) {
+      reported = true;
+      a.destroy();
+      b.destroy();
+      done?.(err);
+      return;
+    }
+    if (--pending === 0) {
+      reported = true;
+      done?.();
+    }
+  };
+  pipeline(a, b, finish);
+  pipeline(b, a, finish);
+}
