@@ -20,7 +20,10 @@
  */
 import { EventEmitter } from "node:events";
 import type { Link } from "./link.js";
+import { realTimers, type Timers } from "./timers.js";
 import { systemClock, type Clock, type Millis } from "../../stack/util/time.js";
+
+export { realTimers, type Timers } from "./timers.js";
 
 export interface SansIoCore<E> {
   handleInput(b: Uint8Array, now: Millis): void;
@@ -29,17 +32,6 @@ export interface SansIoCore<E> {
   pollTransmit(): Uint8Array | undefined;
   pollEvent(): E | undefined;
 }
-
-/** The timer primitives the driver uses; tests may pass a fake scheduler driven by a ManualClock. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface CoreDriverOptions {
   /** Default systemClock. */

@@ -12,6 +12,7 @@
 import { EventEmitter } from "node:events";
 import { LineModel, DEFAULT_FIFO_BYTES, type LineStats } from "./line-model.js";
 import type { Link } from "./link.js";
+import { realTimers, type Timers } from "./timers.js";
 import { systemClock, earliest, type Clock, type Millis } from "../../stack/util/time.js";
 import { cryptoRng, type Rng } from "../../stack/util/rng.js";
 
@@ -24,8 +25,10 @@ export interface NullModemOptions {
   bitErrorRate?: number;
   /** Randomness for bit errors (default cryptoRng; pass a SeededRng to replay). */
   rng?: Rng;
-  /** Time source (default systemClock). The timers are real; a test that wants simulated time drives LineModel directly. */
+  /** Time source (default systemClock). */
   clock?: Clock;
+  /** Timer primitives (default real ones); with a ManualClock and fake timers the whole pair runs on simulated time. */
+  timers?: Timers;
   /** Minimum gap between deliveries, ms (default 2). */
   tickMs?: number;
   /** Names of the two ends (default "nullmodem:a", "nullmodem:b"). */
@@ -81,6 +84,7 @@ class NullModemEnd extends EventEmitter implements Link {
 
 export function createNullModem(opts: NullModemOptions): NullModem {
   const clock = opts.clock ?? systemClock;
+  const timers = opts.timers ?? realTimers;
   const lineOpts = {
     baud: opts.baud,
     fifoBytes: opts.fifoBytes ?? DEFAULT_FIFO_BYTES,
@@ -92,7 +96,7 @@ export function createNullModem(opts: NullModemOptions): NullModem {
   const ba = new LineModel(lineOpts);
   const [nameA, nameB] = opts.names ?? ["nullmodem:a", "nullmodem:b"];
 
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   let armedAt: Millis | undefined;
 
   const onClose = (end: NullModemEnd): void => {
@@ -112,7 +116,7 @@ export function createNullModem(opts: NullModemOptions): NullModem {
   }
 
   function disarm(): void {
-    if (timer) clearTimeout(timer);
+    if (timer !== undefined) timers.clearTimeout(timer);
     timer = undefined;
     armedAt = undefined;
   }
@@ -123,7 +127,7 @@ export function createNullModem(opts: NullModemOptions): NullModem {
     if (armedAt !== undefined && armedAt <= due) return; // an earlier (or the same) wake-up is already set
     disarm();
     armedAt = due;
-    timer = setTimeout(onTimer, Math.max(0, Math.ceil(due - clock.now())));
+    timer = timers.setTimeout(onTimer, Math.max(0, Math.ceil(due - clock.now())));
   }
 
   function pump(line: LineModel, to: NullModemEnd, from: NullModemEnd): void {

@@ -7,7 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
-import { CoreDriver, type SansIoCore, type Timers } from "../../../src/link/core-driver.js";
+import { CoreDriver, type SansIoCore } from "../../../src/link/core-driver.js";
+import { FakeTimers } from "./fake-timers.js";
 import type { Link } from "../../../src/link/link.js";
 import { createNullModem } from "../../../src/link/null-modem.js";
 import { ManualClock, type Millis } from "../../../stack/util/time.js";
@@ -56,33 +57,6 @@ class FakeLink extends EventEmitter implements Link {
     return this.room > 0;
   }
   async close(): Promise<void> {}
-}
-
-/** Timers on a ManualClock: advance() fires what is due, in order. */
-class FakeTimers implements Timers {
-  pending = new Map<number, { due: Millis; fn: () => void }>();
-  private id = 0;
-  constructor(private clock: ManualClock) {}
-  setTimeout(fn: () => void, ms: number): unknown {
-    const h = ++this.id;
-    this.pending.set(h, { due: this.clock.now() + ms, fn });
-    return h;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending.delete(h as number);
-  }
-  advance(ms: Millis): void {
-    const end = this.clock.now() + ms;
-    for (;;) {
-      let next: [number, { due: Millis; fn: () => void }] | undefined;
-      for (const e of this.pending) if (e[1].due <= end && (!next || e[1].due < next[1].due)) next = e;
-      if (!next) break;
-      this.pending.delete(next[0]);
-      this.clock.set(next[1].due);
-      next[1].fn();
-    }
-    this.clock.set(end);
-  }
 }
 
 function setup() {

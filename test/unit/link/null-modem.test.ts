@@ -9,6 +9,8 @@ import { once } from "node:events";
 import { createNullModem } from "../../../src/link/null-modem.js";
 import type { Link } from "../../../src/link/link.js";
 import { SeededRng } from "../../../stack/util/rng.js";
+import { ManualClock } from "../../../stack/util/time.js";
+import { FakeTimers } from "./fake-timers.js";
 
 function collect(link: Link, n: number): Promise<Buffer> {
   return new Promise((resolve) => {
@@ -86,4 +88,35 @@ test("closing one end hangs up the other exactly once; the closer gets no hangup
   assert.equal(hangupsA, 0);
   assert.equal(hangupsB, 1);
   nm.close();
+});
+
+test("simulated time: the whole pair on a ManualClock — pacing, drain, cut, seeded bit errors", () => {
+  const seed = 4242;
+  const clock = new ManualClock(0);
+  const timers = new FakeTimers(clock);
+  const nm = createNullModem({ baud: 9600, fifoBytes: 512, bitErrorRate: 1e-3, rng: new SeededRng(seed), clock, timers });
+  const got: { at: number; n: number }[] = [];
+  let received = 0;
+  nm.b.on("data", (b: Buffer) => {
+    got.push({ at: clock.now(), n: b.length });
+    received += b.length;
+  });
+  let drains = 0;
+  nm.a.on("drain", () => drains++);
+  assert.equal(nm.a.write(new Uint8Array(600)), false, `seed ${seed}: 600 bytes overfill a 512-byte FIFO`);
+  timers.advance(1000);
+  // 9600 bit/s 8N1 = 960 B/s: 600 bytes take 625 ms.
+  assert.equal(received, 600, `seed ${seed}`);
+  assert.ok(Math.abs(got[got.length - 1].at - 625) <= 2, `seed ${seed}: last byte at ${got[got.length - 1].at} ms`);
+  assert.equal(drains, 1, `seed ${seed}`);
+  nm.a.write(new Uint8Array(96)); // 100 ms of line time
+  nm.cut(50);
+  timers.advance(200);
+  const st = nm.stats();
+  assert.ok(st.ab.bytesCut >= 47 && st.ab.bytesCut <= 49, `seed ${seed}: ${st.ab.bytesCut} bytes cut`);
+  assert.equal(received, 600 + 96 - st.ab.bytesCut, `seed ${seed}`);
+  assert.ok(st.ab.bitsFlipped > 0 && st.ab.bitsFlipped < 30, `seed ${seed}: ${st.ab.bitsFlipped} bits flipped of ~5.6k`);
+  assert.equal(st.ba.bytesWritten, 0);
+  nm.close();
+  assert.equal(timers.pending.size, 0, "close cancels the timer");
 });
