@@ -1,0 +1,154 @@
+/**
+ * One PPP line at work: a Link, the PppSession on it (run by the CoreDriver
+ * with the real timer), and the userspace IP stack that the session's IP
+ * packets go to and come from. Both roles use it; the client puts proxies on
+ * the stack, the server a masquerade.
+ *
+ * Events: 'up' ({local, remote, dns, mtu, peerName}), 'down', 'dead' (reason).
+ */
+import { EventEmitter } from "node:events";
+import { CoreDriver } from "../link/core-driver.js";
+import type { Link } from "../link/link.js";
+import { PppSession, type SessionEvent } from "../ppp/session.js";
+import type { SessionConfig } from "../ppp/session-config.js";
+import { NodeStack } from "../../stack/node/node-stack.js";
+import { formatIp4 } from "../../stack/util/addr.js";
+import { cryptoRng, type Rng } from "../../stack/util/rng.js";
+import { systemClock, type Clock } from "../../stack/util/time.js";
+import type { Logger } from "./log.js";
+
+export interface LineUp {
+  local: string;
+  remote: string;
+  dns: string[];
+  mtu: number;
+  peerName?: string;
+}
+
+export interface PppLineOptions {
+  config: SessionConfig;
+  link: Link;
+  log: Logger;
+  rng?: Rng;
+  clock?: Clock;
+  /** Bytes already read from the line before PPP started (past the connect script's last expect). */
+  initialInput?: Uint8Array;
+}
+
+export class PppLine extends EventEmitter {
+  readonly session: PppSession;
+  readonly stack: NodeStack;
+  private readonly driver: CoreDriver<SessionEvent>;
+  private readonly clock: Clock;
+  private current: LineUp | undefined;
+  private finished = false;
+
+  constructor(private readonly opts: PppLineOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    const rng = opts.rng ?? cryptoRng;
+    this.session = new PppSession(opts.config, { rng });
+    this.stack = new NodeStack({ mtu: opts.config.mtu, clock: this.clock, rng });
+    this.stack.output = (packet) => {
+      const ok = this.session.sendIp(packet, this.clock.now());
+      this.driver.kick();
+      return ok;
+    };
+    this.driver = new CoreDriver<SessionEvent>(this.session, opts.link, { clock: this.clock });
+    this.driver.on("event", (e: SessionEvent | { type: "hangup"; reason?: string }) => this.onEvent(e));
+  }
+
+  /** The addresses while IPCP is open. */
+  get up(): LineUp | undefined {
+    return this.current;
+  }
+
+  get link(): Link {
+    return this.opts.link;
+  }
+
+  start(): void {
+    this.driver.start();
+    this.session.open(this.clock.now());
+    if (this.opts.initialInput?.length) this.session.handleInput(this.opts.initialInput, this.clock.now());
+    this.driver.kick();
+  }
+
+  /** Has the line finished ('dead' emitted)? */
+  get dead(): boolean {
+    return this.finished;
+  }
+
+  /** Hang up politely: LCP Terminate-Request, then 'dead'. */
+  close(reason = "User request"): void {
+    this.session.close(reason, this.clock.now());
+    this.driver.kick();
+  }
+
+  /** close(), resolving once the line is dead (or after `graceMs`, when the line is dropped outright). */
+  hangup(reason = "User request", graceMs = 3000): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.finish("hung up");
+        resolve();
+      }, graceMs);
+      this.once("dead", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.close(reason);
+    });
+  }
+
+  private onEvent(e: SessionEvent | { type: "hangup"; reason?: string }): void {
+    switch (e.type) {
+      case "log":
+        this.opts.log(e.level, e.text);
+        break;
+      case "ip-packet":
+        this.stack.input(e.packet);
+        break;
+      case "ip-up": {
+        this.current = {
+          local: formatIp4(e.local),
+          remote: formatIp4(e.remote),
+          dns: e.dns.map(formatIp4),
+          mtu: e.mtu,
+          peerName: e.peerName,
+        };
+        this.stack.setMtu(e.mtu);
+        this.stack.setAddress(this.current.local);
+        this.emit("up", this.current);
+        break;
+      }
+      case "ip-down":
+        this.current = undefined;
+        this.stack.setAddress(undefined);
+        this.emit("down");
+        break;
+      case "hangup":
+        this.session.lineDown(this.clock.now());
+        this.driver.kick();
+        break;
+      case "dead":
+        this.finish(e.reason);
+        break;
+      case "phase":
+        break;
+    }
+  }
+
+  private finish(reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.current) {
+      this.current = undefined;
+      this.emit("down");
+    }
+    this.driver.stop();
+    this.stack.close();
+    void this.opts.link.close();
+    this.emit("dead", reason);
+  }
+}
