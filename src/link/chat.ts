@@ -351,7 +351,7 @@ export class ChatScript {
         this.finish({ type: "done", exitCode: 0 });
         return;
       }
-      this.exec(this.steps[this.pc++], now);
+      this.exec(this.steps[this.pc++]);
     }
   }
 
@@ -396,7 +396,7 @@ export class ChatScript {
     this.log(`expect (${visible(target)})`);
   }
 
-  private exec(step: Step, now: Millis): void {
+  private exec(step: Step): void {
     switch (step.op) {
       case "expect":
         this.beginExpect(step.parts, 0);
@@ -446,7 +446,6 @@ export class ChatScript {
         this.events.push({ type: "say", text: clean(step.arg, false, this.opts).text });
         return;
     }
-    void now;
   }
 
   /** Match input against the current expect; false when waiting for input or the deadline. */
