@@ -285,7 +285,7 @@ export class TcpConnection {
   /** ABORT (RFC 9293 §3.10.5): RST, then CLOSED. No error event. */
   abort(now: Millis): void {
     if (this.synchronized() || this.state === "SynReceived") {
-      this.emitRaw(this.sndNxt, RST | ACK, now);
+      this.emitRaw(this.sndMax, RST | ACK, now);
       this.host.count("tcp.rst-sent");
     }
     this.release(now);
@@ -801,7 +801,7 @@ export class TcpConnection {
       return;
     }
     this.host.count("tcp.challenge-ack-sent");
-    this.emitRaw(this.sndNxt, ACK, now);
+    this.emitRaw(this.sndMax, ACK, now);
   }
 
   // ================================================================ output
@@ -820,11 +820,11 @@ export class TcpConnection {
           this.sndNxt = seqAdd(this.iss, 1);
           this.sndMax = this.sndNxt;
           this.armRto(now);
-        } else if (this.ackNow && this.state === "SynReceived") this.emitRaw(this.sndNxt, ACK, now);
+        } else if (this.ackNow && this.state === "SynReceived") this.emitRaw(this.sndMax, ACK, now);
         this.ackNow = false;
         return;
       case "TimeWait":
-        if (this.ackNow) this.emitRaw(this.sndNxt, ACK, now);
+        if (this.ackNow) this.emitRaw(this.sndMax, ACK, now);
         return;
     }
     let sent = false;
@@ -840,7 +840,10 @@ export class TcpConnection {
     }
     if (this.inRecovery && this.sackEnabled) sent = this.sackRecoveryLoop(now) || sent;
     sent = this.sendNewData(now) || sent;
-    if (!sent && this.ackNow) this.emitRaw(this.sndNxt, ACK, now);
+    // A pure ACK carries SEQ = the highest sequence sent: after a go-back-N
+    // rewind of sndNxt an older SEQ would fail the peer's acceptability test
+    // and the ACK would be dropped unread.
+    if (!sent && this.ackNow) this.emitRaw(this.sndMax, ACK, now);
   }
 
   /** RFC 6675 §5 step (C): while cwnd − pipe ≥ SMSS, retransmit lost holes. */
