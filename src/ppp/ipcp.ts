@@ -45,7 +45,7 @@ interface IpcpCtx {
   acceptLocal: boolean;
   msDns: readonly Ip4[];
   /** Addresses the authenticated peer may use (pppd secrets IP column); undefined = any. */
-  allowedRemote: readonly string[] | undefined;
+  allowedRemote: string[] | undefined;
 }
 
 const ipText = (d: Uint8Array): string => formatIp4(readIp4(d, 0));
@@ -141,7 +141,7 @@ export class Ipcp implements FsmCallbacks, IpcpCtx {
   acceptRemote: boolean;
   acceptLocal: boolean;
   msDns: readonly Ip4[];
-  allowedRemote: readonly string[] | undefined;
+  allowedRemote: string[] | undefined;
   private lastReq: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly config: SessionConfig, private readonly hooks: IpcpHooks) {

@@ -18,7 +18,7 @@ import type { SessionConfig } from "./session-config.js";
 import type {
   AuthDescriber, AuthMachine, AuthenticatorOptions, AuthPeerOptions,
 } from "./auth/auth-machine.js";
-import { createAuthenticator, createAuthPeer, describeAuthPacket, lookupSecret } from "./auth/index.js";
+import { createAuthenticator, createAuthPeer, describeAuthPacket, peerSecretFor } from "./auth/index.js";
 import { HdlcDecoder, HdlcEncoder, DEFAULT_ACCM, type HdlcCounters, type HdlcFrame } from "./hdlc.js";
 import { Lcp, authMethodOf, DEFAULT_MRU } from "./lcp.js";
 import { Ipcp } from "./ipcp.js";
@@ -336,7 +336,7 @@ export class PppSession {
       const entries = peerAuth === "pap" ? c.papSecrets : c.chapSecrets;
       this.authPeer = this.makeAuthPeer({
         method: peerAuth, user: c.user, rng: this.deps.rng,
-        secretFor: (server) => lookupSecret(entries, c.user, server)?.secret ?? c.password,
+        secretFor: peerSecretFor(entries, c.user, c.password), // pppd get_secret: `password` first, then the secrets file
       });
       this.authPeer.start(now);
     }

@@ -18,7 +18,7 @@ test("exact address, CIDR, '*', deny entries, first match wins, no match denies"
   assert.equal(addressAllowed(ip("192.168.7.8"), ["-192.168.7.9", "192.168.7.0/24"]), true);
   assert.equal(addressAllowed(ip("10.0.0.1"), ["-10.0.0.0/8", "*"]), false);
   assert.equal(addressAllowed(ip("11.0.0.1"), ["-10.0.0.0/8", "*"]), true);
-  assert.equal(addressAllowed(ip("0.0.0.0"), ["0.0.0.0/0"]), true);
+  assert.equal(addressAllowed(ip("10.0.0.1"), ["10.0.0.0/0"]), false, "pppd: /0 is an invalid address length, skipped");
 });
 
 test("malformed entries are skipped, not thrown", () => {

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ScriptedPeer, hex, ip, logTexts, session } from "./harness.js";
 import { parseOptions } from "../../../src/ppp/options.js";
+import { fcs16 } from "../../../src/ppp/fcs.js";
 import type { SessionEvent } from "../../../src/ppp/session.js";
 
 const LCP = 0xc021;
@@ -193,4 +194,23 @@ test("Protocol-Reject: IPv6CP is rejected in Network phase, silently discarded b
   assert.deepEqual(pr[0].info.subarray(4), Uint8Array.of(0x80, 0x57, ...v6cp));
   assert.equal(s.stats.drops["protocol-rejected"], 1);
   assert.equal(s.stats.drops["wrong-phase"], 1);
+});
+
+test("kernel-style Echo-Request (no FF 03, ACFC negotiated) is answered", () => {
+  const s = answering();
+  const peer = new ScriptedPeer(s);
+  s.open(0);
+  peer.request(LCP, hex("02 06 00 00 00 00 05 06 12 34 56 78 07 02 08 02"));
+  assert.equal(s.lcp.fsm.state, "Opened");
+  // What Linux ppp_async sends with ACFC on: c0 21 09 ... and no address/control field.
+  const body = hex("c0 21 09 07 00 08 12 34 56 78");
+  const fcs = fcs16(body) ^ 0xffff;
+  const raw = [...body, fcs & 0xff, fcs >>> 8];
+  const framed = [0x7e];
+  for (const b of raw) framed.push(...(b < 0x20 || b === 0x7d || b === 0x7e ? [0x7d, b ^ 0x20] : [b]));
+  framed.push(0x7e);
+  peer.sendRaw(Uint8Array.from(framed));
+  const rep = peer.got(LCP, 10);
+  assert.equal(rep.length, 1);
+  assert.equal(rep[0].info[1], 7);
 });
