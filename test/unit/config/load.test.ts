@@ -332,3 +332,15 @@ test("an unreadable secrets file is a warning, like pppd", () => {
   });
   assert.deepEqual(c.warnings, ["Warning: can't open secrets file /etc/ppp/chap-secrets: EACCES: permission denied"]);
 });
+
+test("--help text derives from the one option table", async () => {
+  const { OPTION_TABLE, optionHelp, findOption } = await import("../../../src/config/option-table.js");
+  const help = optionHelp();
+  for (const o of OPTION_TABLE) assert.ok(help.includes(`  ${o.name}`), o.name);
+  assert.match(help, /asyncmap HEX\s+Ask the peer to escape/);
+  assert.ok(!optionHelp("dial").includes("  login "), "role filter");
+  assert.equal(findOption("115200")?.name, "<speed>");
+  assert.equal(findOption("ttyUSB0")?.name, "<device>");
+  assert.equal(findOption("10.0.0.1:")?.name, "<local>:<remote>");
+  assert.equal(findOption("nonsense"), undefined);
+});
