@@ -1,0 +1,322 @@
+/**
+ * PPP Deflate (RFC 1979) per-packet codec, sans-I/O, on pako's zlib port;
+ * wire-compatible with the Linux kernel's drivers/net/ppp/ppp_deflate.c.
+ *
+ * A compressed packet (PPP protocol 0x00fd, RFC 1962 §2) carries a 2-byte
+ * sequence number, then the deflated protocol field (one byte when it is
+ * below 0x100, as PFC would send it) and data. The compressor keeps ONE
+ * deflate stream for the life of the link, so each packet is compressed
+ * against the history of all earlier ones, and ends each packet with a
+ * Z_SYNC_FLUSH, whose output always ends in an empty stored block
+ * `00 00 FF FF`. Those four bytes are not sent: the kernel's compressor
+ * (Z_PACKET_FLUSH, zlib_tr_stored_type_only) emits only the stored block's
+ * 3 type bits, and its decompressor (zlib_inflateSyncPacket) insists the
+ * packet ends exactly there (a packet that still carries the four bytes is
+ * a Z_DATA_ERROR there). So we strip them on transmit and put them back
+ * before inflating. RFC 1979 §2.1 (which we could not retrieve from the
+ * reference corpus to quote) is about this packet format; the kernel is the
+ * peer we must match and its behaviour above is what the code follows.
+ *
+ * A packet that would not shrink is sent as it was (its own protocol) but
+ * still went through the compressor, so it is in the history; the receiver
+ * adds such packets to its history too (ppp_deflate.c z_incomp, via the
+ * kernel's zlib_inflateIncomp). pako has no inflateIncomp, so we do the same
+ * thing through the public inflate: we inflate a synthesized stored block
+ * holding the packet and throw the output away.
+ *
+ * Window sizes: 9..15. zlib (and pako, a port of zlib 1.2.11) refuses a raw
+ * deflate window of 8, and pppd never negotiates 8 (DEFLATE_MIN_WORKS 9,
+ * "deflate 8" becomes 9 with a warning); its default is `deflate 15`.
+ */
+import ZStream from "pako/lib/zlib/zstream.js";
+import zdeflate from "pako/lib/zlib/deflate.js";
+import zinflate from "pako/lib/zlib/inflate.js";
+
+/** RFC 1962 §2 protocol of a compressed datagram (and 0x00fb, the per-link one). */
+export const PPP_COMP = 0x00fd;
+export const PPP_COMPFRAG = 0x00fb;
+/** RFC 1979 §2: 2-byte sequence number ahead of the compressed data (DEFLATE_OVHD). */
+export const DEFLATE_OVHD = 2;
+/** RFC 1979 §3 window sizes; pppd's DEFLATE_MIN_WORKS (zlib cannot do 8). */
+export const DEFLATE_MIN_SIZE = 8;
+export const DEFLATE_MIN_WORKS = 9;
+export const DEFLATE_MAX_SIZE = 15;
+
+// zlib.h constants.
+const Z_NO_FLUSH = 0;
+const Z_SYNC_FLUSH = 2;
+const Z_OK = 0;
+const Z_STREAM_END = 1;
+const Z_BUF_ERROR = -5;
+const Z_DEFLATED = 8;
+/** ppp_deflate.c: Z_DEFAULT_COMPRESSION, memLevel 8, Z_DEFAULT_STRATEGY. */
+const Z_DEFAULT_COMPRESSION = -1;
+const DEFAULT_MEM_LEVEL = 8;
+const Z_DEFAULT_STRATEGY = 0;
+
+/** The empty stored block a sync flush ends with, stripped on the wire. */
+const SYNC_TAIL = Uint8Array.of(0x00, 0x00, 0xff, 0xff);
+
+/** ppp_deflate.c: only network-layer protocols are compressed (not 0x00fd/0x00fb, nothing above 0x3fff). */
+export function compressibleProtocol(proto: number): boolean {
+  return proto <= 0x3fff && proto !== PPP_COMP && proto !== PPP_COMPFRAG;
+}
+
+function checkWindow(w: number): void {
+  if (!Number.isInteger(w) || w < DEFLATE_MIN_WORKS || w > DEFLATE_MAX_SIZE) {
+    throw new RangeError(`Deflate window must be ${DEFLATE_MIN_WORKS}..${DEFLATE_MAX_SIZE} (zlib cannot do ${DEFLATE_MIN_SIZE}), got ${w}`);
+  }
+}
+
+/** The protocol field as deflate sees it: one byte when the high byte is 0 (ppp_deflate.c "off"). */
+function protoBytes(proto: number): number {
+  return proto > 0xff ? 2 : 1;
+}
+
+export interface DeflateCompressorStats {
+  /** Packets and bytes (protocol + data) offered. */
+  uncPackets: number;
+  uncBytes: number;
+  /** Sent compressed: packets, and bytes on the wire (sequence number + deflated data). */
+  compPackets: number;
+  compBytes: number;
+  /** Sent as they were, because they would not shrink. */
+  incPackets: number;
+  incBytes: number;
+}
+
+export interface DeflateCompressorOptions {
+  /** zlib level 1..9 or -1 (default, 6, as the kernel uses). The peer's decompressor does not care. */
+  level?: number;
+  /** zlib memLevel 1..9 (default 8, as the kernel). */
+  memLevel?: number;
+}
+
+/** The transmit side: one deflate stream, per-packet sync flush, sequence numbers (z_compress). */
+export class DeflateCompressor {
+  private readonly strm = new ZStream();
+  /** Sequence number of the next packet (low 16 bits on the wire). */
+  private seqno = 0;
+  private scratch = new Uint8Array(2048);
+  private out = new Uint8Array(2048);
+  readonly stats: DeflateCompressorStats = {
+    uncPackets: 0, uncBytes: 0, compPackets: 0, compBytes: 0, incPackets: 0, incBytes: 0,
+  };
+
+  constructor(readonly windowBits: number, private readonly opts: DeflateCompressorOptions = {}) {
+    checkWindow(windowBits);
+    const r = zdeflate.deflateInit2(
+      this.strm, opts.level ?? Z_DEFAULT_COMPRESSION, Z_DEFLATED, -windowBits, opts.memLevel ?? DEFAULT_MEM_LEVEL,
+      Z_DEFAULT_STRATEGY,
+    );
+    if (r !== Z_OK) throw new RangeError(`deflateInit2 failed (${r}) for window ${windowBits}`);
+  }
+
+  /** CCP Reset-Ack sent (or a new negotiation): empty history, sequence 0 (z_comp_reset). */
+  reset(): void {
+    this.seqno = 0;
+    zdeflate.deflateReset(this.strm);
+  }
+
+  /**
+   * Compress one packet of protocol `proto` (information field `data`).
+   * Returns what to send: `{ proto: 0x00fd, packet }` when it shrank, else
+   * the packet as it was. Protocols above 0x3fff are not touched.
+   */
+  compress(proto: number, data: Uint8Array): { proto: number; packet: Uint8Array } {
+    if (!compressibleProtocol(proto)) return { proto, packet: data };
+    const pb = protoBytes(proto);
+    const isize = pb + data.length;
+    if (this.scratch.length < isize) this.scratch = new Uint8Array(isize * 2);
+    const input = this.scratch;
+    if (pb === 2) input[0] = proto >>> 8;
+    input[pb - 1] = proto & 0xff;
+    input.set(data, pb);
+
+    const seq = this.seqno;
+    this.seqno = (this.seqno + 1) & 0xffff;
+    // Room for the worst case (stored blocks: 5 bytes per 16 KiB, plus the flush marker).
+    const need = DEFLATE_OVHD + isize + (isize >>> 3) + 64;
+    if (this.out.length < need) this.out = new Uint8Array(need * 2);
+    const out = this.out;
+    const s = this.strm;
+    s.input = input;
+    s.next_in = 0;
+    s.avail_in = isize;
+    s.output = out;
+    s.next_out = DEFLATE_OVHD;
+    s.avail_out = out.length - DEFLATE_OVHD;
+    const r = zdeflate.deflate(s, Z_SYNC_FLUSH);
+    s.input = null;
+    this.stats.uncPackets++;
+    this.stats.uncBytes += isize;
+    const olen = s.next_out - SYNC_TAIL.length;
+    const ok = r === Z_OK && s.avail_in === 0 && s.avail_out > 0 && endsWithSyncTail(out, s.next_out);
+    if (!ok) {
+      // Cannot happen with the room given; the stream state is unknown, so start afresh and tell no one:
+      // the peer will see a sequence gap and ask for a reset.
+      zdeflate.deflateReset(s);
+    }
+    // z_compress: olen (4-byte PPP header + 2 + deflated) < isize (4-byte PPP header + data).
+    if (!ok || olen >= data.length) {
+      this.stats.incPackets++;
+      this.stats.incBytes += isize;
+      return { proto, packet: data };
+    }
+    out[0] = seq >>> 8;
+    out[1] = seq & 0xff;
+    this.stats.compPackets++;
+    this.stats.compBytes += olen;
+    return { proto: PPP_COMP, packet: out.slice(0, olen) };
+  }
+}
+
+function endsWithSyncTail(b: Uint8Array, end: number): boolean {
+  return end >= 4 && b[end - 4] === 0 && b[end - 3] === 0 && b[end - 2] === 0xff && b[end - 1] === 0xff;
+}
+
+/** Why a compressed packet was not delivered; `fatal` as the kernel classes it (DECOMP_FATALERROR). */
+export type DeflateError = "short" | "seq" | "inflate" | "mru" | "no-proto";
+
+export type DecompressResult =
+  | { ok: true; proto: number; packet: Uint8Array }
+  | { ok: false; error: DeflateError; fatal: boolean; detail: string };
+
+export interface DeflateDecompressorStats {
+  /** Compressed packets delivered, and their bytes on the wire / after inflating. */
+  compPackets: number;
+  compBytes: number;
+  uncBytes: number;
+  /** Uncompressed packets added to the history (z_incomp). */
+  incPackets: number;
+  incBytes: number;
+  /** Failures by reason. */
+  errors: Record<string, number>;
+}
+
+/** The receive side: sequence check, inflate, and history for uncompressed packets (z_decompress, z_incomp). */
+export class DeflateDecompressor {
+  private readonly strm = new ZStream();
+  /** Sequence number expected next. */
+  private seqno = 0;
+  private out: Uint8Array;
+  private stored = new Uint8Array(2048);
+  readonly stats: DeflateDecompressorStats = {
+    compPackets: 0, compBytes: 0, uncBytes: 0, incPackets: 0, incBytes: 0, errors: {},
+  };
+
+  /** `mru`: the largest packet (protocol field excluded) we accept after inflating. */
+  constructor(readonly windowBits: number, readonly mru: number) {
+    checkWindow(windowBits);
+    const r = zinflate.inflateInit2(this.strm, -windowBits);
+    if (r !== Z_OK) throw new RangeError(`inflateInit2 failed (${r}) for window ${windowBits}`);
+    this.out = new Uint8Array(mru + 2 + 1); // protocol (2) + mru, and one byte to see an overrun
+  }
+
+  /** CCP Reset-Ack received (or a new negotiation): empty history, sequence 0 (z_decomp_reset). */
+  reset(): void {
+    this.seqno = 0;
+    zinflate.inflateReset(this.strm);
+  }
+
+  /** Sequence number expected next (for logs and tests). */
+  get expectedSeq(): number {
+    return this.seqno;
+  }
+
+  private fail(error: DeflateError, fatal: boolean, detail: string): DecompressResult {
+    this.stats.errors[error] = (this.stats.errors[error] ?? 0) + 1;
+    return { ok: false, error, fatal, detail };
+  }
+
+  /** One received 0x00fd packet (information field: sequence number + compressed data). */
+  decompress(packet: Uint8Array): DecompressResult {
+    if (packet.length <= DEFLATE_OVHD) return this.fail("short", false, `short packet (${packet.length})`);
+    const seq = (packet[0] << 8) | packet[1];
+    if (seq !== this.seqno) return this.fail("seq", false, `bad seq # ${seq}, expected ${this.seqno}`);
+    this.seqno = (this.seqno + 1) & 0xffff;
+
+    const s = this.strm;
+    s.output = this.out;
+    s.next_out = 0;
+    s.avail_out = this.out.length;
+    for (const chunk of [packet.subarray(DEFLATE_OVHD), SYNC_TAIL]) {
+      s.input = chunk;
+      s.next_in = 0;
+      s.avail_in = chunk.length;
+      const r = zinflate.inflate(s, Z_SYNC_FLUSH);
+      if (r !== Z_OK && !(r === Z_BUF_ERROR && s.avail_in === 0 && s.avail_out > 0)) {
+        s.input = null;
+        if (r === Z_STREAM_END) return this.fail("inflate", true, "final block in a PPP Deflate stream");
+        return this.fail("inflate", true, `inflate returned ${r} (${s.msg})`);
+      }
+      if (s.avail_out === 0) {
+        s.input = null;
+        return this.fail("mru", true, "ran out of mru");
+      }
+    }
+    s.input = null;
+    const n = s.next_out;
+    if (n === 0) return this.fail("no-proto", false, "didn't get proto");
+    let proto: number;
+    let start: number;
+    if (this.out[0] & 1) {
+      proto = this.out[0];
+      start = 1;
+    } else {
+      if (n < 2) return this.fail("no-proto", false, "didn't get proto");
+      proto = (this.out[0] << 8) | this.out[1];
+      start = 2;
+    }
+    if (n - start > this.mru) return this.fail("mru", true, "ran out of mru");
+    this.stats.compPackets++;
+    this.stats.compBytes += packet.length;
+    this.stats.uncBytes += n;
+    return { ok: true, proto, packet: this.out.slice(start, n) };
+  }
+
+  /**
+   * A packet that arrived uncompressed while the decompressor runs: add it to
+   * the history, as the peer's compressor did (z_incomp). We inflate a
+   * stored block holding the protocol field and data and drop the output.
+   * False if the history could not be updated (the next packet will fail).
+   */
+  incomp(proto: number, data: Uint8Array): boolean {
+    if (!compressibleProtocol(proto)) return true;
+    this.seqno = (this.seqno + 1) & 0xffff;
+    const pb = protoBytes(proto);
+    const len = pb + data.length;
+    // A stored block (RFC 1951 §3.2.4): BFINAL=0 BTYPE=00 in a byte (we are byte-aligned after
+    // every packet), LEN and NLEN little-endian, then the bytes. PPP packets are far below 65535.
+    if (len > 0xffff) return false;
+    const need = 5 + len;
+    if (this.stored.length < need) this.stored = new Uint8Array(need * 2);
+    const b = this.stored;
+    b[0] = 0;
+    b[1] = len & 0xff;
+    b[2] = len >>> 8;
+    b[3] = ~len & 0xff;
+    b[4] = (~len >>> 8) & 0xff;
+    if (pb === 2) b[5] = proto >>> 8;
+    b[4 + pb] = proto & 0xff;
+    b.set(data, 5 + pb);
+    const s = this.strm;
+    const sink = len + 1 <= this.out.length ? this.out : new Uint8Array(len + 1);
+    s.input = b;
+    s.next_in = 0;
+    s.avail_in = need;
+    s.output = sink;
+    s.next_out = 0;
+    s.avail_out = sink.length;
+    const r = zinflate.inflate(s, Z_NO_FLUSH);
+    const ok = r === Z_OK && s.avail_in === 0 && s.next_out === len;
+    s.input = null;
+    if (!ok) {
+      this.stats.errors["incomp"] = (this.stats.errors["incomp"] ?? 0) + 1;
+      return false;
+    }
+    this.stats.incPackets++;
+    this.stats.incBytes += len;
+    return true;
+  }
+}
