@@ -601,9 +601,15 @@ export class Fsm {
   }
 }
 
-/** The printable text of a Terminate-Request, pppd-style (%0.*v), or "" if none. */
+/** The text of a Terminate-Request as pppd's %v prints it: M- for high bytes, ^X for controls. */
 function printable(data: Uint8Array): string {
   let s = "";
-  for (const b of data) s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  for (let c of data) {
+    if (c >= 0x80) {
+      s += "M-";
+      c -= 0x80;
+    }
+    s += c < 0x20 || c === 0x7f ? "^" + String.fromCharCode(c ^ 0x40) : String.fromCharCode(c);
+  }
   return s;
 }

@@ -367,7 +367,11 @@ export class PppSession {
   private lcpClose(reason: string, now: Millis): void {
     if (!this.deadReason) this.deadReason = reason;
     if (this._phase !== "dead") this.setPhase("terminate");
+    const wasStopped = this.lcp.fsm.state === "Stopped";
     this.lcp.fsm.close(reason, now);
+    // pppd lcp_close: Close in Stopped (passive/silent, nobody answered) finishes the link,
+    // although RFC 1661 has no tlf there; otherwise the driver would wait forever.
+    if (wasStopped) this.lcpFinished(now);
   }
 
   private linkTerminated(now: Millis): void {

@@ -195,3 +195,34 @@ test("injected auth factories are used (a fake authenticator that accepts at onc
   assert.deepEqual(made.sort(), ["authenticator pap", "client-peer pap"]);
   assert.equal(ipUp(pair.eventsB)!.peerName, "fake");
 });
+
+test("passive: nobody answers, LCP waits in Stopped; close() still ends the link (pppd lcp_close)", () => {
+  const s = session({ passive: true }, 21);
+  const events: SessionEvent[] = [];
+  s.open(0);
+  let now = 0;
+  for (let t = s.pollTimeout(); t !== undefined; t = s.pollTimeout()) {
+    now = t;
+    s.handleTimeout(now);
+    while (s.pollTransmit());
+  }
+  assert.equal(s.lcp.fsm.state, "Stopped");
+  assert.equal(s.phase, "establish");
+  s.close("User request", now);
+  for (let e = s.pollEvent(); e; e = s.pollEvent()) events.push(e);
+  assert.equal(s.phase, "dead");
+  assert.ok(logTexts(events).includes("LCP: timeout sending Config-Requests"));
+  assert.deepEqual(events.filter((e) => e.type === "dead"), [{ type: "dead", reason: "User request" }]);
+});
+
+test("terminate reason with control and high bytes is logged as pppd's %v does", () => {
+  const client = callingSide(23);
+  const server = answeringSide("pap", 24);
+  const pair = new Pair(client, server);
+  client.open(0);
+  server.open(0);
+  assert.ok(pair.run(() => settled(client, server)));
+  client.close("bye\u0001", pair.now);
+  pair.run(() => server.phase === "dead");
+  assert.ok(logTexts(pair.eventsB).includes("LCP terminated by peer (bye^A)"), logTexts(pair.eventsB).join("\n"));
+});
