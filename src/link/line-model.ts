@@ -3,7 +3,8 @@
  * transmitter with a FIFO, paced at `baud / 10` bytes per second (8N1: a
  * start bit, 8 data bits, a stop bit), optional bit errors from a seeded Rng,
  * and cuts (the wire is unplugged for a while). It sits under
- * src/link/null-modem.ts and src/link/pty-null-modem.ts, which own the timer.
+ * src/link/null-modem.ts, which owns the timer (and which
+ * src/link/pty-null-modem.ts reuses for real ptys).
  *
  * Inputs:  write(bytes, now) — the sender's side; cut(ms, now); handleTimeout(now).
  * Outputs: pollTransmit() — bytes that came out at the far end, in chunks;

@@ -23,13 +23,21 @@ export function createStdioLink(opts: StdioLinkOptions = {}): Link {
   const output = opts.output ?? process.stdout;
   const tty = (input as Partial<ReadStream>).isTTY === true ? (input as ReadStream) : undefined;
   const wasRaw = tty?.isRaw ?? false;
-  if (tty && !wasRaw) tty.setRawMode(true);
+  // Give the terminal back even if the process exits without close().
+  const restore = (): void => {
+    if (tty && !wasRaw && tty.isRaw) tty.setRawMode(false);
+  };
+  if (tty && !wasRaw) {
+    tty.setRawMode(true);
+    process.once("exit", restore);
+  }
   const link = new StreamLink({
     name: opts.name ?? "stdio",
     input,
     output,
     closeImpl: async () => {
-      if (tty && !wasRaw) tty.setRawMode(false);
+      restore();
+      process.off("exit", restore);
       input.pause();
       // We do not end process.stdout: other code (the final log lines) may still want it. Test streams are ended.
       if (output !== process.stdout) output.end();

@@ -47,3 +47,25 @@ test("stdio link: a write error (EPIPE) is a hangup; close() is not", async () =
   await new Promise((r) => setImmediate(r));
   assert.equal(n, 0);
 });
+
+test("stdio link on a TTY: raw mode on open, restored on close (and only if it was not raw before)", async () => {
+  const calls: boolean[] = [];
+  const fakeTty = Object.assign(new PassThrough(), {
+    isTTY: true,
+    isRaw: false,
+    setRawMode(mode: boolean) {
+      calls.push(mode);
+      this.isRaw = mode;
+      return this;
+    },
+  });
+  const link = createStdioLink({ input: fakeTty, output: new PassThrough() });
+  assert.deepEqual(calls, [true]);
+  await link.close();
+  assert.deepEqual(calls, [true, false]);
+
+  const alreadyRaw = Object.assign(new PassThrough(), { isTTY: true, isRaw: true, setRawMode: (m: boolean) => calls.push(m) });
+  const link2 = createStdioLink({ input: alreadyRaw, output: new PassThrough() });
+  await link2.close();
+  assert.deepEqual(calls, [true, false], "a terminal that was already raw is left alone");
+});
