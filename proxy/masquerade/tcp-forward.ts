@@ -8,7 +8,7 @@
  * half-close and reset carried across.
  */
 import net from "node:net";
-import type { Counters, Log } from "./counters.js";
+import type { Counters, Logger as Log } from "../log.js";
 import type { Policy } from "./policy.js";
 import type { TcpForwardRequest, TcpRejectHow } from "./stack-face.js";
 import { joinSockets } from "./join.js";
@@ -94,6 +94,8 @@ export class TcpForwarder {
       this.counters.add("tcp.connections");
       host.setNoDelay(true);
       const peer = req.accept();
+      // Half-close travels: the peer's FIN must not close our sending side (net.Socket's default).
+      peer.allowHalfOpen = true;
       joinSockets(peer, host, (err) => {
         this.open--;
         this.sockets.delete(host);

@@ -59,7 +59,10 @@ export class ClientLinkNet implements LinkNet {
   }
 
   connect(host: string, port: number): LinkSocket {
-    return this.stack().connect({ host, port });
+    const sock = this.stack().connect({ host, port });
+    // Proxies relay half-close: the far side's FIN must not end our sending side.
+    sock.allowHalfOpen = true;
+    return sock;
   }
 
   listen(port: number): LinkServer {
