@@ -262,6 +262,8 @@ export class PppSession {
         const m = toAuthenticator ? this.authenticator : this.authPeer;
         if (!m || m.protocol !== protocol) return void this.drop("auth-unexpected");
         m.input(info, now);
+        // Act on the outcome now: the peer's next frame (often IPCP, in the same chunk) needs the new phase.
+        this.flush(now);
         return;
       }
       case PPP_IPCP:
