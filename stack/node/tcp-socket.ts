@@ -58,6 +58,8 @@ export class TcpSocket extends Duplex {
   private eofPushed = false;
   private pendingWrite: { chunk: Uint8Array; cb: (err?: Error | null) => void } | undefined;
   private written = 0;
+  private idleMs = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(host: SocketHost, conn: TcpConnection | undefined, opts: TcpSocketOptions = {}) {
     super({
@@ -120,6 +122,40 @@ export class TcpSocket extends Duplex {
     return this.conn ? { address: formatIp4(this.conn.localIp), family: "IPv4", port: this.conn.localPort } : {};
   }
 
+  /**
+   * net.Socket#setTimeout: emit 'timeout' after `ms` without activity (0
+   * disables). Uses a real timer: this is the Node edge, not the core.
+   */
+  setTimeout(ms: number, cb?: () => void): this {
+    this.idleMs = ms;
+    if (cb) {
+      if (ms > 0) this.once("timeout", cb);
+      else this.removeListener("timeout", cb);
+    }
+    this.touch();
+    return this;
+  }
+
+  get timeout(): number | undefined {
+    return this.idleMs || undefined;
+  }
+
+  private touch(): void {
+    this.clearIdleTimer();
+    if (this.idleMs > 0 && !this.destroyed) {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        this.emit("timeout");
+      }, this.idleMs);
+      this.idleTimer.unref?.();
+    }
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
   ref(): this {
     return this;
   }
@@ -137,6 +173,7 @@ export class TcpSocket extends Duplex {
     }
     const n = c.send(chunk, this.host.now());
     this.written += n;
+    if (this.idleMs) this.touch();
     if (n < chunk.length) this.pendingWrite = { chunk: chunk.subarray(n), cb };
     this.host.kick();
     if (n === chunk.length) cb();
@@ -158,12 +195,14 @@ export class TcpSocket extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const c = this.conn;
+    this.clearIdleTimer();
     if (c && c.state !== "Closed" && c.state !== "TimeWait") {
-      const graceful = !err && this.writableFinished && this.readableEnded;
-      if (!graceful) {
-        c.abort(this.host.now());
-        this.host.kick();
-      }
+      // After end() with nothing unread, let the FIN handshake finish on its
+      // own (like close(2) on Linux); otherwise destroy() is an abort: RST.
+      const graceful = !err && this.writableFinished && (this.readableEnded || c.readable === 0);
+      if (graceful) c.detach(this.host.now());
+      else c.abort(this.host.now());
+      this.host.kick();
     }
     if (c) c.user = undefined;
     const pw = this.pendingWrite;
@@ -227,6 +266,7 @@ export class TcpSocket extends Duplex {
         break;
       }
       took = true;
+      if (this.idleMs) this.touch();
       this.bytesRead += d.length;
       this.wantRead = this.push(Buffer.from(d.buffer, d.byteOffset, d.length));
     }

@@ -162,6 +162,8 @@ export class TcpConnection {
   private unackedBytes = 0;
 
   private releasedFlag = false;
+  /** The user is gone (see detach). */
+  orphaned = false;
 
   // --- user options
   noDelay = false;
@@ -251,6 +253,16 @@ export class TcpConnection {
   /** Bytes waiting to be read. */
   get readable(): number {
     return this.rcvBuf.length;
+  }
+
+  /**
+   * The user let go after a graceful end(): the FIN handshake continues on
+   * its own, but any further data from the peer gets a RST.
+   */
+  detach(now: Millis): void {
+    this.orphaned = true;
+    this.user = undefined;
+    if (this.state === "Established" || this.state === "CloseWait" || this.state === "SynReceived") this.close(now);
   }
 
   /** CLOSE (RFC 9293 §3.10.4): FIN after the queued data. */
@@ -739,6 +751,12 @@ export class TcpConnection {
       this.host.count("tcp.drop.data-after-fin");
       return;
     }
+    if (this.orphaned) {
+      // nobody will ever read it: reset, as Linux does for data after close()
+      this.host.count("tcp.rst-orphan-data");
+      this.abort(now);
+      return;
+    }
     let data = seg.payload;
     let off = seqDiff(seg.seq, this.rcvNxt);
     if (off < 0) {
@@ -789,6 +807,8 @@ export class TcpConnection {
 
   private enterTimeWait(now: Millis): void {
     this.state = "TimeWait";
+    this.sndBuf.release();
+    this.rcvBuf.release();
     this.timeWaitAt = now + 2 * this.host.limits.msl;
     this.rtoAt = this.persistAt = this.keepAt = this.delackAt = undefined;
     this.host.notify(this, EV_CLOSED);
@@ -1043,6 +1063,8 @@ export class TcpConnection {
     if (this.releasedFlag) return;
     this.releasedFlag = true;
     this.state = "Closed";
+    this.sndBuf.release();
+    this.rcvBuf.release();
     this.rtoAt = this.persistAt = this.delackAt = this.keepAt = this.timeWaitAt = this.connectAt = undefined;
     this.host.notify(this, EV_CLOSED);
     this.host.released(this);

@@ -4,8 +4,12 @@
  * at their final position past the in-order end. Memory is bounded by the
  * capacity (the receive window can never exceed the free space), and the
  * out-of-order ranges feed the SACK blocks (RFC 2018). Offsets are relative
- * to RCV.NXT; the connection owns the sequence numbers. Part of stack/tcp.
+ * to RCV.NXT; the connection owns the sequence numbers. The backing array
+ * grows by doubling up to the capacity and can be released when empty, so
+ * idle and TIME-WAIT connections hold little memory. Part of stack/tcp.
  */
+
+const INITIAL_ALLOC = 16 * 1024;
 
 /** A present out-of-order range [start, end), relative to the in-order end. */
 export interface OooRange {
@@ -89,6 +93,19 @@ export class RecvBuffer {
     return out;
   }
 
+  /** Bytes of backing memory currently allocated. */
+  get allocated(): number {
+    return this.buf?.length ?? 0;
+  }
+
+  /** Drop the backing array if nothing is held (it is re-allocated on demand). */
+  release(): void {
+    if (this.len === 0 && this.ooo.length === 0) {
+      this.buf = undefined;
+      this.head = 0;
+    }
+  }
+
   /** Forget everything (connection reset). */
   clear(): void {
     this.buf = undefined;
@@ -104,12 +121,32 @@ export class RecvBuffer {
   }
 
   private copyIn(offset: number, data: Uint8Array, n: number): void {
-    if (!this.buf) this.buf = new Uint8Array(this.capacity);
-    const cap = this.buf.length;
+    this.ensure(this.len + offset + n);
+    const buf = this.buf!;
+    const cap = buf.length;
     const at = (this.head + this.len + offset) % cap;
     const first = Math.min(n, cap - at);
-    this.buf.set(data.subarray(0, first), at);
-    if (first < n) this.buf.set(data.subarray(first, n), 0);
+    buf.set(data.subarray(0, first), at);
+    if (first < n) buf.set(data.subarray(first, n), 0);
+  }
+
+  /** Make room for `end` bytes past the head, keeping in-order and out-of-order bytes in place. */
+  private ensure(end: number): void {
+    const old = this.buf;
+    if (old && end <= old.length) return;
+    let size = Math.max(old ? old.length * 2 : 0, INITIAL_ALLOC);
+    while (size < end) size *= 2;
+    size = Math.min(size, this.capacity);
+    const next = new Uint8Array(size);
+    if (old) {
+      // copy everything from the head up to the end of the last out-of-order range
+      const used = this.len + (this.ooo.length ? this.ooo[this.ooo.length - 1].end : 0);
+      const first = Math.min(used, old.length - this.head);
+      next.set(old.subarray(this.head, this.head + first), 0);
+      if (first < used) next.set(old.subarray(0, used - first), first);
+    }
+    this.buf = next;
+    this.head = 0;
   }
 
   private insertRange(a: number, b: number): void {

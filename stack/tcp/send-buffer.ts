@@ -49,6 +49,19 @@ export class SendBuffer {
     if (first < n) dst.set(this.buf.subarray(0, n - first), dstOff + first);
   }
 
+  /** Bytes of backing memory currently allocated. */
+  get allocated(): number {
+    return this.buf.length;
+  }
+
+  /** Drop the backing array if nothing is held. */
+  release(): void {
+    if (this.len === 0) {
+      this.buf = new Uint8Array(0);
+      this.head = 0;
+    }
+  }
+
   /** Drop `n` acknowledged bytes from the head. */
   consume(n: number): void {
     if (n <= 0) return;

@@ -115,6 +115,8 @@ export class TcpLayer implements TransportCore, ConnHost {
   private readonly halfOpen = new Set<TcpConnection>();
   private readonly forwards = new Map<string, TcpForwardPending>();
   private forwarding = false;
+  /** Our own address, when known: wildcard listeners then ignore masqueraded destinations. */
+  private localAddress: Ip4 | undefined;
   private maxInFlight = 128;
 
   private out: (TransportDatagram | undefined)[] = [];
@@ -293,6 +295,15 @@ export class TcpLayer implements TransportCore, ConnHost {
   unlisten(l: TcpListener): void {
     l.closed = true;
     this.listeners.delete(`${l.address ?? "*"}:${l.port}`);
+  }
+
+  /**
+   * Tell the layer which address is ours. With the forwarder on, a listener
+   * bound to every address (undefined) then only takes SYNs for this address;
+   * SYNs for other (masqueraded) destinations go to the forwarder.
+   */
+  setLocalAddress(address: Ip4 | undefined): void {
+    this.localAddress = address;
   }
 
   /** Turn the forwarder on (SYNs nobody listens for become `forward` events) or off. */
@@ -490,7 +501,8 @@ export class TcpLayer implements TransportCore, ConnHost {
   }
 
   private onSyn(src: Ip4, dst: Ip4, seg: TcpRepr, raw: Uint8Array, now: Millis): TransportVerdict {
-    const l = this.listeners.get(`${dst}:${seg.dstPort}`) ?? this.listeners.get(`*:${seg.dstPort}`);
+    const wildcardOk = !this.forwarding || this.localAddress === undefined || dst === this.localAddress;
+    const l = this.listeners.get(`${dst}:${seg.dstPort}`) ?? (wildcardOk ? this.listeners.get(`*:${seg.dstPort}`) : undefined);
     if (l) {
       if (l.pendingAccept >= l.backlog) {
         this.count("tcp.drop.listen-overflow");
