@@ -10,12 +10,15 @@
  * core (where they can be prioritised or dropped by policy), not in OS or tty
  * buffers.
  *
- * Hang-up: the link's 'hangup' is re-emitted as the driver's 'hangup'
- * (reason); the app tells the session `lineDown` and calls kick(). From then
+ * Hang-up: the link's 'hangup' is re-emitted twice over, as the driver's
+ * 'hangup' (reason) and as a synthetic 'event' `{ type: "hangup", reason }`
+ * (DriverHangup) in the core's event stream, so one switch over 'event' sees
+ * it in order with the core's events; the app tells the session `lineDown` and
+ * calls kick(). From then
  * on, transmit is discarded (counted), while events and timers keep running
  * so the core can settle; the app calls stop() when it is done.
  *
- * Events: 'event' (E) per core event, 'hangup' (reason: string),
+ * Events: 'event' (E | DriverHangup) per core event, 'hangup' (reason: string),
  * 'error' (Error) when the core throws (a bug; without a listener it throws).
  */
 import { EventEmitter } from "node:events";
@@ -24,6 +27,12 @@ import { realTimers, type Timers } from "./timers.js";
 import { systemClock, type Clock, type Millis } from "../../stack/util/time.js";
 
 export { realTimers, type Timers } from "./timers.js";
+
+/** The synthetic 'event' the driver adds when the link hangs up. */
+export interface DriverHangup {
+  type: "hangup";
+  reason: string;
+}
 
 export interface SansIoCore<E> {
   handleInput(b: Uint8Array, now: Millis): void;
@@ -84,6 +93,7 @@ export class CoreDriver<E> extends EventEmitter {
     this.hungUp = true;
     this.blocked = false;
     this.emit("hangup", reason);
+    if (!this.stopped) this.emit("event", { type: "hangup", reason } satisfies DriverHangup);
     this.pump();
   };
   private readonly onTimer = (): void => {

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
-import { CoreDriver, type SansIoCore } from "../../../src/link/core-driver.js";
+import { CoreDriver, type DriverHangup, type SansIoCore } from "../../../src/link/core-driver.js";
 import { FakeTimers } from "./fake-timers.js";
 import type { Link } from "../../../src/link/link.js";
 import { createNullModem } from "../../../src/link/null-modem.js";
@@ -143,20 +143,27 @@ test("an 'event' listener may kick() re-entrantly: frames keep their order, noth
   assert.deepEqual(link.written, [[1], [99], [2]]);
 });
 
-test("hangup: re-emitted once; later transmit is discarded and counted; events and timers go on", () => {
-  const { timers, core, link, driver, events } = setup();
+test("hangup: re-emitted once as 'hangup' and as an 'event'; later transmit is discarded and counted; events and timers go on", () => {
+  const { timers, core, link, driver } = setup();
   const reasons: string[] = [];
-  driver.on("hangup", (r: string) => {
-    reasons.push(r);
-    core.deadlines = [1010]; // the app tells the session lineDown; it still has a timer to run
-    driver.kick();
+  driver.on("hangup", (r: string) => reasons.push(r));
+  const seen: (Ev | DriverHangup)[] = [];
+  driver.on("event", (e: Ev | DriverHangup) => {
+    seen.push(e);
+    if (e.type === "hangup") {
+      core.deadlines = [1010]; // the app tells the session lineDown; it still has a timer to run
+      driver.kick();
+    }
   });
   driver.start();
   link.emit("hangup", "EOF");
   link.emit("hangup", "EOF");
   assert.deepEqual(reasons, ["EOF"]);
   timers.advance(10);
-  assert.deepEqual(events, [{ type: "tick", at: 1010 }]);
+  assert.deepEqual(seen, [
+    { type: "hangup", reason: "EOF" },
+    { type: "tick", at: 1010 },
+  ]);
   assert.deepEqual(link.written, [], "nothing written after hangup");
   assert.equal(driver.stats().framesDiscarded, 1);
 });
