@@ -40,13 +40,27 @@ if readelf -l "$BUSYBOX" | grep -q 'Requesting program interpreter'; then
 fi
 
 mkdir -p "$DEBS"
+# One build at a time per work dir (test processes may start together).
+if command -v flock >/dev/null; then
+  exec 9>"$WORK/build.lock"
+  flock 9
+fi
+
+# A download cut short leaves a broken .deb: drop it so it is fetched again.
+for f in "$DEBS"/*.deb; do
+  [ -e "$f" ] || continue
+  dpkg-deb -I "$f" >/dev/null 2>&1 || { echo "build-initramfs: removing broken $f" >&2; rm -f "$f"; }
+done
 
 # newest cached .deb of package $1, or nothing
 cached_deb() { ls -1 "$DEBS/$1"_*.deb 2>/dev/null | sort -V | tail -n 1 || true; }
 
 download() {
   echo "build-initramfs: apt-get download $*" >&2
-  if ! (cd "$DEBS" && apt-get download "$@" >&2); then
+  # as root, apt would try to drop to the _apt user, who cannot write here
+  local opts=()
+  [ "$(id -u)" = 0 ] && opts=(-o APT::Sandbox::User=root)
+  if ! (cd "$DEBS" && apt-get "${opts[@]}" download "$@" >&2); then
     die "apt-get download $* failed: no Debian mirror, or apt lists missing (run: sudo bash .ci/interop-setup.sh)"
   fi
 }
@@ -160,9 +174,12 @@ printf '127.0.0.1 localhost\n' > "$R/etc/hosts"
 # inflate it, and the harness appends the scenario cpio to it as is.
 (cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --quiet) > "$STAGE/initramfs.cpio"
 
-mkdir -p "$OUT.tmp"
-mv "$STAGE/vmlinux" "$STAGE/initramfs.cpio" "$OUT.tmp/"
-basename "$KDEB" > "$OUT.tmp/kernel-package"
-rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"
+mkdir -p "$STAGE/out"
+mv "$STAGE/vmlinux" "$STAGE/initramfs.cpio" "$STAGE/out/"
+basename "$KDEB" > "$STAGE/out/kernel-package"
+rm -rf "$OUT"
+mv -T "$STAGE/out" "$OUT"   # same filesystem: an atomic rename
+# images of older inputs, unused for an hour, go
+find "$WORK" -maxdepth 1 -name 'guest-*' ! -name "guest-$KEY" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
 echo "build-initramfs: built $OUT ($(du -sh "$OUT" | cut -f1))" >&2
 echo "OUT=$OUT"

@@ -114,17 +114,21 @@ describe('QEMU guest', async () => {
     t.diagnostic(`first LCP frame: ${Buffer.from(frame.body).toString('hex')}`);
   });
 
-  test('(c) two guests joined by a relayed null-modem cable reach IP-up and ping each other', { skip, timeout: 2 * BOOT_MS + 60_000 }, async (t) => {
+  test('(c) two guests joined by a relayed null-modem cable reach IP-up, ping each other and move 256 KiB over HTTP', { skip, timeout: 2 * BOOT_MS + 90_000 }, async (t) => {
     const server = await boot({
       name: 'pppd-server',
       files: {},
       script: [
+        'mkdir -p /www && head -c 262144 /dev/urandom > /www/blob',
+        'echo "@@SHA256 $(sha256sum /www/blob | cut -d" " -f1)"',
         'pppd /dev/ttyS1 115200 nodetach debug local noauth 192.168.7.1:192.168.7.2 &',
         'pid=$!',
-        'if wait-file /run/ip-up.ppp0 100; then ping -c 3 -W 10 192.168.7.2; echo "@@PING $?"; fi',
-        // keep the link up while the client pings too, then hang up cleanly
-        'sleep 8',
-        'kill $pid; wait $pid; echo "@@PPPD-EXIT $?"',
+        'if wait-file /run/ip-up.ppp0 100 $pid; then',
+        '  httpd -p 192.168.7.1:80 -h /www',
+        '  ping -c 3 -W 10 192.168.7.2; echo "@@PING $?"',
+        'fi',
+        // the client hangs up when it has the file
+        'wait $pid; echo "@@PPPD-EXIT $?"',
       ].join('\n'),
     });
     const client = await boot({
@@ -133,7 +137,14 @@ describe('QEMU guest', async () => {
       script: [
         'pppd /dev/ttyS1 115200 nodetach debug local noauth noipdefault &',
         'pid=$!',
-        'if wait-file /run/ip-up.ppp0 100; then ping -c 3 -W 10 192.168.7.1; echo "@@PING $?"; fi',
+        'if wait-file /run/ip-up.ppp0 100 $pid; then',
+        '  ping -c 3 -W 10 192.168.7.1; echo "@@PING $?"',
+        '  t0=$(cut -d" " -f1 /proc/uptime)',
+        '  wget -q -O /tmp/blob http://192.168.7.1/blob; echo "@@WGET $?"',
+        '  echo "@@WGET-SECONDS $t0 $(cut -d" " -f1 /proc/uptime)"',
+        '  echo "@@SHA256 $(sha256sum /tmp/blob | cut -d" " -f1)"',
+        '  kill $pid',
+        'fi',
         'wait $pid; echo "@@PPPD-EXIT $?"',
       ].join('\n'),
     });
@@ -147,9 +158,17 @@ describe('QEMU guest', async () => {
     assert.deepEqual(upS.slice(1), ['ppp0', '192.168.7.1', '192.168.7.2']);
     assert.deepEqual(upC.slice(1), ['ppp0', '192.168.7.2', '192.168.7.1']);
     await Promise.all([server.waitFor(/@@PING 0/, 60_000), client.waitFor(/@@PING 0/, 60_000)]);
+    await client.waitFor(/@@WGET 0/, 60_000);
+    const [sumS, sumC] = await Promise.all([
+      server.waitFor(/@@SHA256 ([0-9a-f]{64})/, 1_000),
+      client.waitFor(/@@SHA256 ([0-9a-f]{64})/, 10_000),
+    ]);
+    assert.equal(sumC[1], sumS[1], 'the file arrived intact');
     await Promise.all([server.waitFor(/@@DONE/, 60_000), client.waitFor(/@@DONE/, 60_000)]);
-    assert.match(server.console(), /sent \[LCP TermReq/);
-    assert.match(client.console(), /rcvd \[LCP TermReq/);
-    t.diagnostic(`relay carried ${cable.bytes.aToB} bytes server->client, ${cable.bytes.bToA} client->server`);
+    assert.match(client.console(), /sent \[LCP TermReq/);
+    assert.match(server.console(), /rcvd \[LCP TermReq/);
+    const w = /@@WGET-SECONDS (\S+) (\S+)/.exec(client.console());
+    const secs = w ? Number(w[2]) - Number(w[1]) : NaN;
+    t.diagnostic(`256 KiB in ${secs.toFixed(2)} s guest time (${(256 / secs).toFixed(1)} KiB/s); relay carried ${cable.bytes.aToB} bytes server->client, ${cable.bytes.bToA} client->server`);
   });
 });
