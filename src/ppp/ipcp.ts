@@ -58,7 +58,8 @@ function dnsSpec(type: number, index: 0 | 1, key: "dns1" | "dns2"): OptionSpec<I
     get: (o) => o[key],
     set: (o, v) => (o[key] = v),
     check: (v: Ip4, c) => {
-      const ours = c.msDns[index];
+      // pppd setdnsaddr: each `ms-dns` also becomes the secondary, so one ms-dns answers both 129 and 131.
+      const ours = c.msDns[index] ?? c.msDns[0];
       if (ours === undefined) return { kind: "rej" };
       return v === ours ? { kind: "ack" } : { kind: "nak", value: ours };
     },
