@@ -10,6 +10,8 @@ import * as net from "node:net";
 import { StreamLink } from "./stream-link.js";
 import { codedError, parseDevice, LinkSpecError, type Link, type LinkSpec } from "./link.js";
 
+/** How long close() lets queued bytes drain before resetting the connection. */
+export const CLOSE_GRACE_MS = 2000;
 /** Default time to wait for a TCP connect before failing with ETIMEDOUT. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -26,8 +28,13 @@ function socketLink(sock: net.Socket, name: string): StreamLink {
     closeImpl: () =>
       new Promise<void>((resolve) => {
         if (sock.destroyed) return resolve();
-        sock.once("close", () => resolve());
         // FIN after what is queued has gone; then let go without waiting for the peer's FIN.
+        // A peer that stops reading would hold the queue (and close()) forever: give it CLOSE_GRACE_MS.
+        const grace = setTimeout(() => sock.destroy(), CLOSE_GRACE_MS);
+        sock.once("close", () => {
+          clearTimeout(grace);
+          resolve();
+        });
         sock.end(() => sock.destroy());
       }),
   });

@@ -173,3 +173,22 @@ test("device strings", () => {
   assert.throws(() => parseDevice("udp://h:1"), /unknown scheme/);
   assert.throws(() => parseDevice(""), /empty/);
 });
+
+test("close() does not hang when the peer stops reading (queued bytes get a grace, then a reset)", async () => {
+  const peers: net.Socket[] = [];
+  const raw = net.createServer((sock) => {
+    sock.pause(); // never read: the kernel buffers fill and our queue cannot drain
+    sock.on("error", () => undefined);
+    peers.push(sock);
+  });
+  await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+  const client = await connectTcpLink("127.0.0.1", (raw.address() as net.AddressInfo).port);
+  const chunk = new Uint8Array(256 * 1024);
+  for (let i = 0; i < 64 && client.write(chunk); i++);
+  const t0 = performance.now();
+  await client.close();
+  const dt = performance.now() - t0;
+  assert.ok(dt >= 1000 && dt < 5000, `close took ${dt.toFixed(0)} ms (grace is 2000)`);
+  for (const p of peers) p.destroy();
+  await new Promise((r) => raw.close(r));
+});
