@@ -20,9 +20,11 @@ def duplex(conn, nbytes, seed):
     data = blob(nbytes, seed)
     sent_hash = hashlib.sha256(data).hexdigest()
 
+    # The FIN goes out only after the peer's FIN: our NodeStack sockets are not
+    # half-open (allowHalfOpen false, like net.Socket by default), so an early
+    # FIN from here would end their writing side before they finished.
     def sender():
         conn.sendall(data)
-        conn.shutdown(socket.SHUT_WR)
 
     t = threading.Thread(target=sender)
     t.start()
@@ -35,6 +37,7 @@ def duplex(conn, nbytes, seed):
         h.update(chunk)
         n += len(chunk)
     t.join()
+    conn.shutdown(socket.SHUT_WR)
     conn.close()
     print(json.dumps({"sent": sent_hash, "recv": h.hexdigest(), "recvBytes": n}), flush=True)
 
