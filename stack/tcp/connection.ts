@@ -320,6 +320,19 @@ export class TcpConnection {
     }
   }
 
+  /** RFC 1191 §6.5: the path MTU dropped; resend what is in flight at the new size now. */
+  pmtuDecreased(mtu: number, now: Millis): void {
+    const before = this.mss;
+    this.setMtu(mtu);
+    if (this.mss < before && this.synchronized() && this.sndNxt !== this.sndUna) {
+      this.host.count("tcp.pmtu-retransmit");
+      this.sndNxt = this.sndUna;
+      this.rttSeq = undefined;
+      this.armRto(now);
+      this.host.wake(this);
+    }
+  }
+
   /** Abort because of an ICMP hard error (RFC 1122 §4.2.3.9; Linux aborts a SYN-SENT connection). */
   icmpAbort(code: TcpErrorCode, now: Millis): void {
     this.fail(code, now);
@@ -566,7 +579,7 @@ export class TcpConnection {
       this.sndWl2 = seg.ack;
       this.rtoAt = undefined;
       if (this.backoff === 0 && !this.tsEnabled) this.rtt.sample(now - this.rttTime);
-      if (this.tsEnabled && seg.tsEcr !== undefined) this.rtt.sample(this.tsNow(now) - seg.tsEcr);
+      if (this.tsEnabled) this.tsRttSample(seg, now);
       this.backoff = 0;
       this.connectAt = undefined;
       this.state = this.finQueued ? "FinWait1" : "Established";
@@ -678,7 +691,7 @@ export class TcpConnection {
     const ack = seg.ack;
     // RTT: timestamps (RFC 7323 §4.1) or the one timed segment (Karn, RFC 6298 §3)
     if (this.tsEnabled && seg.tsEcr !== undefined && seg.tsEcr !== 0) {
-      this.rtt.sample(((this.tsNow(now) - seg.tsEcr) | 0));
+      this.tsRttSample(seg, now);
     } else if (this.rttSeq !== undefined && seqGe(ack, this.rttSeq)) {
       this.rtt.sample(now - this.rttTime);
       this.rttSeq = undefined;
@@ -1044,6 +1057,13 @@ export class TcpConnection {
       if (r !== last) out.push(toBlock(r));
     }
     return out;
+  }
+
+  /** RFC 7323 §4.1: RTT = now − TSecr, ignoring echoes that cannot be ours (zero, future, or older than 10 min). */
+  private tsRttSample(seg: TcpRepr, now: Millis): void {
+    if (seg.tsEcr === undefined || seg.tsEcr === 0) return;
+    const r = (this.tsNow(now) - seg.tsEcr) | 0;
+    if (r >= 0 && r < 600_000) this.rtt.sample(r);
   }
 
   private tsNow(now: Millis): number {

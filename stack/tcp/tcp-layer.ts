@@ -198,7 +198,7 @@ export class TcpLayer implements TransportCore, ConnHost {
     }
     this.count(`tcp.icmp.${err.kind}`);
     if (err.kind === "frag-needed") {
-      if (err.mtu && err.mtu >= 68) conn.setMtu(Math.min(err.mtu, this.mtu));
+      if (err.mtu && err.mtu >= 68) conn.pmtuDecreased(Math.min(err.mtu, this.mtu), now);
       this.wake(conn);
       return;
     }

@@ -212,3 +212,40 @@ test("MSS: peer MSS option caps our segments; no option means 536 (RFC 9293 §3.
   p.layer.setMtu(576);
   assert.equal(conn.mss, 536);
 });
+
+test("timestamps (RFC 7323): RTT from TSecr, PAWS drops an old duplicate and ACKs it", () => {
+  const { p, conn, base } = open({}, { tsVal: 1000, tsEcr: 0, wscale: 2 });
+  assert.equal(conn.tsEnabled, true);
+  assert.equal(conn.wsEnabled, true);
+  assert.equal(conn.mss, MSS - 12);
+  conn.send(bytes(100), p.now);
+  const [d] = dataSegs(p.drain());
+  assert.ok(d.tsVal !== undefined);
+  assert.equal(d.tsEcr, 1000);
+  p.advance(70);
+  p.deliver(ackFrom(conn, base + 100, { tsVal: 1070, tsEcr: d.tsVal }));
+  assert.equal(conn.rtt.srtt, 70, "first sample from TSecr");
+  const out = p.deliver({ srcPort: 80, dstPort: 4000, seq: conn.rcvNxt, ack: conn.sndNxt, flags: ACK, tsVal: 900, tsEcr: 0, payload: bytes(10) });
+  assert.equal(conn.readable, 0, "PAWS: segment with an old TSval is dropped");
+  assert.equal(p.layer.stats()["tcp.drop.paws"], 1);
+  assert.equal(out[0].flags, ACK);
+  // window scaling: the peer's window field is shifted by 2
+  p.deliver(ackFrom(conn, base + 100, { tsVal: 1100, tsEcr: 0, window: 1000 }));
+  assert.equal(conn.sndWnd, 4000);
+});
+
+test("ICMP frag-needed (RFC 1191) shrinks the MSS and resends in-flight data at the new size", () => {
+  const { p, conn, base } = open();
+  conn.send(bytes(3 * MSS), p.now);
+  const first = dataSegs(p.drain());
+  assert.equal(first[0].payload.length, MSS);
+  const q = new Uint8Array(8);
+  new DataView(q.buffer).setUint16(0, 4000);
+  new DataView(q.buffer).setUint16(2, 80);
+  new DataView(q.buffer).setUint32(4, base);
+  p.layer.icmpError({ kind: "frag-needed", code: 4, mtu: 1000, src: A, dst: B, quoted: q }, p.now);
+  const again = dataSegs(p.drain());
+  assert.equal(conn.mss, 960);
+  assert.ok(again.length > 0 && again.every((s) => s.payload.length <= 960));
+  assert.equal(again[0].seq, base);
+});
