@@ -60,3 +60,27 @@ for (const [mtu, cc] of [[1500, "reno"], [1500, "cubic"], [9000, "reno"], [65535
   run(mtu, cc); // warm-up
   console.log(`mtu ${String(mtu).padStart(5)} ${cc.padEnd(5)}: ${run(mtu, cc).toFixed(1)} MB/s (${MIB} MiB, one core, in-process)`);
 }
+
+// The Node adapter on top: TcpSocket -> TcpSocket through stream.pipeline.
+{
+  const { NodePair } = await import("../unit/tcp/node-harness.js");
+  const { Readable, Writable } = await import("node:stream");
+  const { pipeline } = await import("node:stream/promises");
+  const total = Math.min(MIB, 64) * 1024 * 1024;
+  const p = new NodePair(1, { sendBuffer: 1 << 20, recvBuffer: 1 << 20 });
+  const server = p.nb.listen(parseIp4("10.0.0.2")!, 80);
+  let received = 0;
+  server.on("connection", (s) => {
+    pipeline(s, new Writable({ write: (c: Buffer, _e, cb) => ((received += c.length), cb()) })).catch(() => {});
+  });
+  const c = p.na.connect({ localAddress: A, host: B, port: 80 });
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  async function* gen() {
+    for (let sent = 0; sent < total; sent += chunk.length) yield chunk;
+  }
+  const t0 = performance.now();
+  pipeline(Readable.from(gen()), c).catch(() => {});
+  await p.until(() => received >= total, 3_600_000);
+  const secs = (performance.now() - t0) / 1000;
+  console.log(`TcpSocket pipeline, mtu 1500: ${(total / 1e6 / secs).toFixed(1)} MB/s (${total >> 20} MiB)`);
+}
