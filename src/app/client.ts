@@ -132,7 +132,6 @@ export class Client extends EventEmitter {
       line.on("down", () => this.emit("down"));
       line.on("dead", (reason: string) => {
         opened.release();
-        log("info", "Connection terminated.");
         resolve(reason);
       });
       line.start();

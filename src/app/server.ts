@@ -136,7 +136,6 @@ export class Server extends EventEmitter {
       this.calls.delete(call);
       if (pooled !== undefined) this.opts.pool?.give(pooled);
       opened?.release();
-      log("info", "Connection terminated.");
       done?.();
     });
     line.start();
