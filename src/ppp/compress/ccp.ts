@@ -270,6 +270,11 @@ export class Ccp implements FsmCallbacks, CcpCtx {
     this.allowDraft = config.deflateDraft ?? true;
   }
 
+  /** False under `noccp`: the session then Protocol-Rejects CCP, as pppd does. */
+  get enabled(): boolean {
+    return this.config.enabled;
+  }
+
   // --- commands (pppd ccp_open / ccp_close / lowerup / lowerdown / protrej) ----------
 
   /** Network phase: CCP may come up. Silent (wait for the peer) when we ask for nothing. */
