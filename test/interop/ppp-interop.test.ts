@@ -35,9 +35,15 @@ async function boot(s: Parameters<typeof startGuest>[0]): Promise<Guest> {
   return g;
 }
 
-/** ppproxy's command line for a case: role, the guest's serial socket, the ppp dir, then pppd words. */
+/**
+ * ppproxy's command line for a case: role, the guest's serial socket, the ppp
+ * dir, then pppd words. `dial` would listen on 127.0.0.1:1080/8080 and a
+ * control socket by default; the handshake cases need none of them, and fixed
+ * ports would collide with other tests running at the same time.
+ */
 function ppproxyArgs(c: InteropCase, serialPort: number, pppDir: string): string[] {
-  return [c.ppproxy.role, `tcp://127.0.0.1:${serialPort}`, '--ppp-dir', pppDir, 'debug', ...c.ppproxy.args];
+  const own = c.ppproxy.role === 'dial' ? ['--socks', 'off', '--http', 'off', '--control', 'off'] : [];
+  return [c.ppproxy.role, `tcp://127.0.0.1:${serialPort}`, '--ppp-dir', pppDir, ...own, 'debug', ...c.ppproxy.args];
 }
 
 async function expectAll(what: { waitFor: Guest['waitFor'] }, res: RegExp[], ms: number): Promise<void> {
