@@ -7,7 +7,9 @@
  * end-to-end tests run a PPP client and server over it.
  *
  * Closing one end hangs up the other ("peer closed": DTR → DCD on a real
- * null-modem cable); close() on the pair closes both without 'hangup'.
+ * null-modem cable) and empties both directions; reopen(side) gives a fresh
+ * end, like opening the tty again; close() on the pair closes both without
+ * 'hangup'.
  */
 import { EventEmitter } from "node:events";
 import { LineModel, DEFAULT_FIFO_BYTES, type LineStats } from "./line-model.js";
@@ -43,8 +45,16 @@ export interface NullModemStats {
 }
 
 export interface NullModem {
-  a: Link;
-  b: Link;
+  /** The current end on each side (a new object after reopen()). */
+  readonly a: Link;
+  readonly b: Link;
+  /**
+   * Open a side again, as a program reopens /dev/ttyS0 after a hang-up (a
+   * server's respawn, a client's `persist` redial). The side's current end is
+   * closed first if it is still open (its peer sees 'hangup'); the other side
+   * keeps its end, which is hung up if its peer had closed: reopen it too.
+   */
+  reopen(side: "a" | "b"): Link;
   /** Drop everything on the wire, both directions, for `ms` milliseconds. */
   cut(ms: number): void;
   stats(): NullModemStats;
@@ -94,20 +104,27 @@ export function createNullModem(opts: NullModemOptions): NullModem {
   };
   const ab = new LineModel(lineOpts);
   const ba = new LineModel(lineOpts);
-  const [nameA, nameB] = opts.names ?? ["nullmodem:a", "nullmodem:b"];
+  const names = opts.names ?? ["nullmodem:a", "nullmodem:b"];
+  /** The line each side transmits on. */
+  const txLine = [ab, ba] as const;
+  let pairClosed = false;
 
   let timer: unknown;
   let armedAt: Millis | undefined;
 
   const onClose = (end: NullModemEnd): void => {
-    const other = end === a ? b : a;
-    (end === a ? ab : ba).reset();
-    (end === a ? ba : ab).reset();
-    other.hangup("peer closed");
-    if (a.closed && b.closed) disarm();
+    const side = ends.indexOf(end);
+    if (side < 0) return; // an end already replaced by reopen()
+    // An end that had already lost the line closing is the tail of the same hang-up: a far end opened since then keeps its line.
+    if (end.hungUp) return;
+    ab.reset();
+    ba.reset();
+    ends[1 - side].hangup("peer closed");
+    if (ends[0].closed && ends[1].closed) disarm();
   };
-  const a: NullModemEnd = new NullModemEnd(nameA, opts.baud, (bytes) => sendOn(ab, bytes), onClose);
-  const b: NullModemEnd = new NullModemEnd(nameB, opts.baud, (bytes) => sendOn(ba, bytes), onClose);
+  const makeEnd = (side: 0 | 1): NullModemEnd => new NullModemEnd(names[side], opts.baud, (bytes) => sendOn(txLine[side], bytes), onClose);
+  /** The current end on each side. */
+  const ends: [NullModemEnd, NullModemEnd] = [makeEnd(0), makeEnd(1)];
 
   function sendOn(line: LineModel, bytes: Uint8Array): boolean {
     const ok = line.write(bytes, clock.now());
@@ -146,14 +163,25 @@ export function createNullModem(opts: NullModemOptions): NullModem {
     ab.handleTimeout(now);
     ba.handleTimeout(now);
     // Listeners may write (and so re-arm) from inside these emits; arm() below keeps the earliest.
-    pump(ab, b, a);
-    pump(ba, a, b);
+    pump(ab, ends[1], ends[0]);
+    pump(ba, ends[0], ends[1]);
     arm();
   }
 
   return {
-    a,
-    b,
+    get a(): Link {
+      return ends[0];
+    },
+    get b(): Link {
+      return ends[1];
+    },
+    reopen(side: "a" | "b"): Link {
+      if (pairClosed) throw new Error("null-modem: reopen() after close()");
+      const i = side === "a" ? 0 : 1;
+      void ends[i].close(); // like dropping DTR: the far end hangs up
+      ends[i] = makeEnd(i);
+      return ends[i];
+    },
     cut(ms: number) {
       const now = clock.now();
       ab.cut(ms, now);
@@ -161,8 +189,8 @@ export function createNullModem(opts: NullModemOptions): NullModem {
     },
     stats: () => ({ ab: ab.stats(), ba: ba.stats() }),
     close() {
-      a.closed = true;
-      b.closed = true;
+      pairClosed = true;
+      for (const e of ends) e.closed = true;
       ab.reset();
       ba.reset();
       disarm();

@@ -120,3 +120,30 @@ test("simulated time: the whole pair on a ManualClock — pacing, drain, cut, se
   nm.close();
   assert.equal(timers.pending.size, 0, "close cancels the timer");
 });
+
+test("reopen: after a hang-up both sides can open again and talk; the old ends stay dead", () => {
+  const clock = new ManualClock(0);
+  const timers = new FakeTimers(clock);
+  const nm = createNullModem({ baud: 115200, clock, timers });
+  const oldA = nm.a;
+  const oldB = nm.b;
+  const hangups: string[] = [];
+  oldB.on("hangup", (r: string) => hangups.push(r));
+  oldA.write(new Uint8Array(100)); // in flight when the line drops: lost
+  const a2 = nm.reopen("a"); // closes the old a: b hangs up
+  assert.deepEqual(hangups, ["peer closed"]);
+  assert.notEqual(a2, oldA);
+  assert.equal(nm.a, a2);
+  const b2 = nm.reopen("b");
+  let oldGot = 0;
+  oldB.on("data", (d: Buffer) => (oldGot += d.length));
+  let got = 0;
+  b2.on("data", (d: Buffer) => (got += d.length));
+  assert.equal(a2.write(new Uint8Array(50)), true);
+  timers.advance(100);
+  assert.equal(got, 50, "only the new bytes arrive, at the new end");
+  assert.equal(oldGot, 0);
+  assert.equal(oldA.write(new Uint8Array(1)), false, "a closed end refuses writes");
+  nm.close();
+  assert.throws(() => nm.reopen("a"), /after close/);
+});
