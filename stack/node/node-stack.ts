@@ -255,14 +255,19 @@ export class NodeStack extends EventEmitter {
     }
   }
 
+  /**
+   * Re-arm the one timer from the cores' earliest deadline. Lazy: a timer
+   * already set to fire at or before the new deadline is kept (when it fires
+   * early, the cores do nothing and we re-arm), so the per-segment RTO
+   * restarts of a bulk transfer do not churn Node's timer list.
+   */
   private arm(): void {
     if (this.closed) return;
     const t = this.ip.pollTimeout();
-    if (t === this.timerAt && (t === undefined || this.timer)) return;
+    if (t === undefined) return; // a pending timer firing needlessly is harmless
+    if (this.timer && this.timerAt !== undefined && this.timerAt <= t) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     this.timerAt = t;
-    if (t === undefined) return;
     const delay = Math.max(0, Math.ceil(t - this.clock.now()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
