@@ -151,10 +151,7 @@ export class Fsm {
         break;
       case "Starting":
         if (this.silent) this.state = "Stopped";
-        else {
-          this.sendConfReq(false, now);
-          this.state = "ReqSent";
-        }
+        else this.renegotiate(now);
         break;
       default:
         this.cb.log("debug", `${this.name}: Up event in state ${this.state}!`);
@@ -169,8 +166,7 @@ export class Fsm {
         break;
       case "Stopped":
         this.state = "Starting";
-        this.act("tls");
-        this.cb.starting(now);
+        this.tls(now);
         break;
       case "Closing":
         this.state = "Initial";
@@ -185,8 +181,7 @@ export class Fsm {
         break;
       case "Opened":
         this.state = "Starting";
-        this.act("tld");
-        this.cb.down(now);
+        this.tld(now);
         break;
       default:
         this.cb.log("debug", `${this.name}: Down event in state ${this.state}!`);
@@ -198,15 +193,11 @@ export class Fsm {
     switch (this.state) {
       case "Initial":
         this.state = "Starting";
-        this.act("tls");
-        this.cb.starting(now);
+        this.tls(now);
         break;
       case "Closed":
         if (this.silent) this.state = "Stopped";
-        else {
-          this.sendConfReq(false, now);
-          this.state = "ReqSent";
-        }
+        else this.renegotiate(now);
         break;
       case "Closing":
         this.state = "Stopping";
@@ -222,8 +213,7 @@ export class Fsm {
     switch (this.state) {
       case "Starting":
         this.state = "Initial";
-        this.act("tlf");
-        this.cb.finished(now);
+        this.tlf(now);
         break;
       case "Stopped":
         this.state = "Closed";
@@ -255,8 +245,7 @@ export class Fsm {
       case "Stopping":
         if (this.retransmits <= 0) {
           this.state = this.state === "Closing" ? "Closed" : "Stopped"; // TO-
-          this.act("tlf");
-          this.cb.finished(now);
+          this.tlf(now);
         } else {
           this.sendTermReq(now); // TO+
         }
@@ -267,10 +256,7 @@ export class Fsm {
         if (this.retransmits <= 0) {
           this.cb.log("warn", `${this.name}: timeout sending Config-Requests`);
           this.state = "Stopped";
-          if (!this.passive) {
-            this.act("tlf");
-            this.cb.finished(now);
-          }
+          if (!this.passive) this.tlf(now);
         } else {
           this.sendConfReq(true, now);
           if (this.state === "AckRcvd") this.state = "ReqSent";
@@ -340,14 +326,10 @@ export class Fsm {
       case "Stopping":
         return;
       case "Opened":
-        this.act("tld");
-        this.cb.down(now);
-        this.sendConfReq(false, now);
-        this.state = "ReqSent";
+        this.renegotiate(now);
         break;
       case "Stopped":
-        this.sendConfReq(false, now); // irc, scr (and, with `silent`, the first thing we ever send)
-        this.state = "ReqSent";
+        this.renegotiate(now); // irc, scr (and, with `silent`, the first thing we ever send)
         break;
       default:
         break;
@@ -359,8 +341,7 @@ export class Fsm {
       if (this.state === "AckRcvd") {
         this.deadline = undefined;
         this.state = "Opened";
-        this.act("tlu");
-        this.cb.up(now);
+        this.tlu(now);
       } else this.state = "AckSent";
       this.nakLoops = 0;
     } else {
@@ -385,23 +366,17 @@ export class Fsm {
         this.act("irc");
         break;
       case "AckRcvd":
-        this.deadline = undefined; // crossed connection: RFC 1661 "scr/6x"
-        this.sendConfReq(false, now);
-        this.state = "ReqSent";
+        this.renegotiate(now); // crossed connection: RFC 1661 "scr/6x"
         break;
       case "AckSent":
         this.deadline = undefined;
         this.state = "Opened";
         this.retransmits = this.maxConfigure;
         this.act("irc");
-        this.act("tlu");
-        this.cb.up(now);
+        this.tlu(now);
         break;
       case "Opened":
-        this.act("tld");
-        this.cb.down(now);
-        this.sendConfReq(false, now);
-        this.state = "ReqSent";
+        this.renegotiate(now);
         break;
       default:
         break;
@@ -426,19 +401,13 @@ export class Fsm {
     switch (this.state) {
       case "ReqSent":
       case "AckSent":
-        this.deadline = undefined;
-        this.sendConfReq(false, now); // irc, scr
+        this.sendConfReq(false, now); // irc, scr; the state stays
         break;
       case "AckRcvd":
-        this.deadline = undefined;
-        this.sendConfReq(false, now);
-        this.state = "ReqSent";
+        this.renegotiate(now);
         break;
       case "Opened":
-        this.act("tld");
-        this.cb.down(now);
-        this.sendConfReq(false, now);
-        this.state = "ReqSent";
+        this.renegotiate(now);
         break;
       default:
         break;
@@ -473,8 +442,7 @@ export class Fsm {
         this.retransmits = 0; // zrc: wait one restart period, then tlf
         this.act("zrc");
         this.state = "Stopping";
-        this.act("tld");
-        this.cb.down(now);
+        this.tld(now);
         this.deadline = now + this.restartMs;
         break;
       }
@@ -488,25 +456,16 @@ export class Fsm {
   private rcvTermAck(now: Millis): void {
     switch (this.state) {
       case "Closing":
-        this.deadline = undefined;
-        this.state = "Closed";
-        this.act("tlf");
-        this.cb.finished(now);
+        this.finish("Closed", now);
         break;
       case "Stopping":
-        this.deadline = undefined;
-        this.state = "Stopped";
-        this.act("tlf");
-        this.cb.finished(now);
+        this.finish("Stopped", now);
         break;
       case "AckRcvd":
         this.state = "ReqSent";
         break;
       case "Opened":
-        this.act("tld");
-        this.cb.down(now);
-        this.sendConfReq(false, now);
-        this.state = "ReqSent";
+        this.renegotiate(now);
         break;
       default:
         break;
@@ -532,20 +491,14 @@ export class Fsm {
     switch (this.state) {
       case "Closing":
       case "Closed":
-        this.deadline = undefined;
-        this.state = "Closed";
-        this.act("tlf");
-        this.cb.finished(now);
+        this.finish("Closed", now);
         break;
       case "Stopping":
       case "ReqSent":
       case "AckRcvd":
       case "AckSent":
       case "Stopped":
-        this.deadline = undefined;
-        this.state = "Stopped";
-        this.act("tlf");
-        this.cb.finished(now);
+        this.finish("Stopped", now);
         break;
       case "Opened":
         this.terminateLayer("Stopping", now);
@@ -559,12 +512,8 @@ export class Fsm {
 
   private terminateLayer(next: "Closing" | "Stopping", now: Millis): void {
     const wasOpened = this.state === "Opened";
-    this.deadline = undefined;
     this.state = next; // before tld, so This-Layer-Down sees that we are terminating
-    if (wasOpened) {
-      this.act("tld");
-      this.cb.down(now);
-    }
+    if (wasOpened) this.tld(now);
     this.retransmits = this.maxTerminate; // irc
     this.act("irc");
     this.sendTermReq(now);
@@ -594,6 +543,41 @@ export class Fsm {
     this.sendData(CONFREQ, this.reqId, this.cb.buildConfReq());
     this.retransmits--;
     this.deadline = now + this.restartMs;
+  }
+
+  /** This-Layer-Up / -Down / -Started / -Finished: record the action, tell the protocol. */
+  private tlu(now: Millis): void {
+    this.act("tlu");
+    this.cb.up(now);
+  }
+
+  private tld(now: Millis): void {
+    this.act("tld");
+    this.cb.down(now);
+  }
+
+  private tls(now: Millis): void {
+    this.act("tls");
+    this.cb.starting(now);
+  }
+
+  private tlf(now: Millis): void {
+    this.act("tlf");
+    this.cb.finished(now);
+  }
+
+  /** The layer is done in Closed or Stopped: stop the restart timer, tlf. */
+  private finish(state: "Closed" | "Stopped", now: Millis): void {
+    this.deadline = undefined;
+    this.state = state;
+    this.tlf(now);
+  }
+
+  /** (Re)start negotiation: irc, scr, Req-Sent; from Opened, This-Layer-Down first (RFC 1661 "tld,scr/6"). */
+  private renegotiate(now: Millis): void {
+    if (this.state === "Opened") this.tld(now);
+    this.sendConfReq(false, now);
+    this.state = "ReqSent";
   }
 
   private act(a: FsmAction): void {

@@ -11,8 +11,7 @@ import { formatIp4, readIp4, type Ip4 } from "../../stack/util/addr.js";
 import type { SessionConfig } from "./session-config.js";
 import { CONFACK, CONFNAK, CONFREJ, Fsm, type FsmCallbacks, type ReqVerdict } from "./fsm.js";
 import {
-  ackMatches, answerRequest, applyNak, applyReject, buildRequest, concatOptions, encodeOption, hexBytes, u16, u32,
-  type OptionSpec, type OptionTable,
+  OptionProtocol, concatOptions, encodeOption, hexBytes, parseOptions, u16, u32, type OptionSpec, type OptionTable,
 } from "./options.js";
 import { addressAllowed } from "./addr-policy.js";
 
@@ -131,21 +130,16 @@ export interface IpcpHooks {
   log(level: "info" | "debug" | "warn" | "error", text: string): void;
 }
 
-const cloneOpts = (o: IpcpOptions): IpcpOptions => ({ ...o });
-
-export class Ipcp implements FsmCallbacks, IpcpCtx {
+export class Ipcp extends OptionProtocol<IpcpOptions, IpcpCtx> implements FsmCallbacks, IpcpCtx {
   readonly fsm: Fsm;
-  want: IpcpOptions = {};
-  got: IpcpOptions = {};
-  his: IpcpOptions = {};
   hisAddr: Ip4;
   acceptRemote: boolean;
   acceptLocal: boolean;
   msDns: readonly Ip4[];
   allowedRemote: string[] | undefined;
-  private lastReq: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly config: SessionConfig, private readonly hooks: IpcpHooks) {
+    super(IPCP_OPTIONS);
     this.fsm = new Fsm("IPCP", this);
     this.hisAddr = config.remoteIp ?? 0;
     // pppd ipcp_check_options: no address given means we take the peer's.
@@ -161,44 +155,20 @@ export class Ipcp implements FsmCallbacks, IpcpCtx {
       dns1: c.usePeerDns ? 0 : undefined,
       dns2: c.usePeerDns ? 0 : undefined,
     };
-    this.got = cloneOpts(this.want);
+    this.got = { ...this.want };
   }
 
-  buildConfReq(): Uint8Array {
-    this.lastReq = buildRequest(IPCP_OPTIONS, this.got);
-    return this.lastReq;
-  }
-
-  ackCi(body: Uint8Array): boolean {
-    return ackMatches(this.lastReq, body);
-  }
-
-  nakCi(body: Uint8Array, treatAsReject: boolean): boolean {
-    const t = applyNak(IPCP_OPTIONS, this.got, body, this, treatAsReject, cloneOpts);
-    if (!t) return false;
-    this.got = t;
-    return true;
-  }
-
-  rejCi(body: Uint8Array): boolean {
-    const t = applyReject(IPCP_OPTIONS, this.got, body, cloneOpts);
-    if (!t) return false;
-    this.got = t;
-    return true;
-  }
-
-  reqCi(body: Uint8Array, rejectIfDisagree: boolean): { verdict: ReqVerdict; reply: Uint8Array } {
-    this.his = {};
-    const r = answerRequest(IPCP_OPTIONS, body, this, this.his, rejectIfDisagree);
+  override reqCi(body: Uint8Array, rejectIfDisagree: boolean): { verdict: ReqVerdict; reply: Uint8Array } {
+    const r = super.reqCi(body, rejectIfDisagree);
     // pppd: the peer did not ask for an address but we have one for it: Nak it in.
     if (r.verdict !== CONFREJ && this.his.addr === undefined && this.hisAddr !== 0 && !rejectIfDisagree
-        && !hasOption(body, CI_ADDR)) {
+        && !parseOptions(body).options.some((o) => o.type === CI_ADDR)) {
       const add = encodeOption(CI_ADDR, u32.encode(this.hisAddr));
       return r.verdict === CONFACK
         ? { verdict: CONFNAK, reply: add }
         : { verdict: r.verdict, reply: concatOptions([r.reply, add]) };
     }
-    return { verdict: r.verdict, reply: r.reply };
+    return r;
   }
 
   up(now: Millis): void {
@@ -233,9 +203,4 @@ export class Ipcp implements FsmCallbacks, IpcpCtx {
   get peerDns(): Ip4[] {
     return [this.got.dns1, this.got.dns2].filter((a): a is Ip4 => a !== undefined && a !== 0);
   }
-}
-
-function hasOption(body: Uint8Array, type: number): boolean {
-  for (let p = 0; p + 1 < body.length && body[p + 1] >= 2; p += body[p + 1]) if (body[p] === type) return true;
-  return false;
 }

@@ -11,12 +11,9 @@ import type { Rng } from "../../stack/util/rng.js";
 import { formatIp4, readIp4 } from "../../stack/util/addr.js";
 import type { AuthMethod, SessionConfig } from "./session-config.js";
 import {
-  DISCREQ, ECHOREP, ECHOREQ, Fsm, IDENTIF, PROTREJ, TIMEREM, type FsmCallbacks, type ReqVerdict,
+  DISCREQ, ECHOREP, ECHOREQ, Fsm, IDENTIF, PROTREJ, TIMEREM, type FsmCallbacks,
 } from "./fsm.js";
-import {
-  ackMatches, answerRequest, applyNak, applyReject, buildRequest, flag, hexBytes, hx, u16, u32,
-  type OptionSpec, type OptionTable,
-} from "./options.js";
+import { OptionProtocol, flag, hexBytes, hx, u16, u32, type OptionSpec, type OptionTable } from "./options.js";
 import { PPP_CHAP, PPP_PAP } from "./protocol-numbers.js";
 
 /** RFC 1661 §6 option types. */
@@ -110,6 +107,20 @@ function epdiscToStr(cls: number, v: Uint8Array): string {
 /** Options we never negotiate but print as pppd does (and Reject). */
 function printOnly(type: number, name: string, print: (d: Uint8Array) => string | undefined): OptionSpec<LcpOptions, LcpCtx> {
   return { type, name, decode: (d) => d, encode: (v: Uint8Array) => v, print, get: () => undefined, set: () => {} };
+}
+
+/** PFC / ACFC (RFC 1661 §6.5, §6.6): empty options; a Nak of one means the peer will not do it. */
+function compressionFlag(
+  type: number, name: string, key: "pfc" | "acfc", allow: "allowPfc" | "allowAcfc",
+): OptionSpec<LcpOptions, LcpCtx> {
+  return {
+    type, name, ...flag,
+    print: (d) => (d.length === 0 ? name : undefined),
+    get: (o) => o[key],
+    set: (o, v) => (o[key] = v),
+    check: (_v, c, his) => (c[allow] ? ((his[key] = true), { kind: "ack" }) : { kind: "rej" }),
+    nak: (_v, t) => ((t[key] = undefined), true),
+  };
 }
 
 /** The LCP option table: each option declared once. */
@@ -214,22 +225,8 @@ export const LCP_OPTIONS: OptionTable<LcpOptions, LcpCtx> = [
       return true;
     },
   },
-  {
-    type: CI_PCOMPRESSION, name: "pcomp", ...flag,
-    print: (d) => (d.length === 0 ? "pcomp" : undefined),
-    get: (o) => o.pfc,
-    set: (o, v) => (o.pfc = v),
-    check: (_v, c, his) => (c.allowPfc ? ((his.pfc = true), { kind: "ack" }) : { kind: "rej" }),
-    nak: (_v, t) => ((t.pfc = undefined), true),
-  },
-  {
-    type: CI_ACCOMPRESSION, name: "accomp", ...flag,
-    print: (d) => (d.length === 0 ? "accomp" : undefined),
-    get: (o) => o.acfc,
-    set: (o, v) => (o.acfc = v),
-    check: (_v, c, his) => (c.allowAcfc ? ((his.acfc = true), { kind: "ack" }) : { kind: "rej" }),
-    nak: (_v, t) => ((t.acfc = undefined), true),
-  },
+  compressionFlag(CI_PCOMPRESSION, "pcomp", "pfc", "allowPfc"),
+  compressionFlag(CI_ACCOMPRESSION, "accomp", "acfc", "allowAcfc"),
   printOnly(CI_CALLBACK, "callback", (d) =>
     d.length >= 1 ? `callback ${d[0] === 6 ? "CBCP" : hx(d[0])}${hexBytes(d.subarray(1))}` : undefined),
   printOnly(CI_MRRU, "mrru", (d) => (d.length === 2 ? `mrru ${(d[0] << 8) | d[1]}` : undefined)),
@@ -248,14 +245,10 @@ export interface LcpHooks {
   protocolRejected(protocol: number, now: Millis): boolean;
 }
 
-const cloneOpts = (o: LcpOptions): LcpOptions => ({ ...o });
 const ALL_METHODS: AuthMethod[] = ["mschapv2", "chap-md5", "pap"];
 
-export class Lcp implements FsmCallbacks, LcpCtx {
+export class Lcp extends OptionProtocol<LcpOptions, LcpCtx> implements FsmCallbacks, LcpCtx {
   readonly fsm: Fsm;
-  want: LcpOptions = {};
-  got: LcpOptions = {};
-  his: LcpOptions = {};
   peerMethods: AuthMethod[];
   authCandidates: AuthMethod[] = [];
   allowPfc: boolean;
@@ -264,13 +257,13 @@ export class Lcp implements FsmCallbacks, LcpCtx {
   loopedBack = false;
   /** Consecutive Naks of our magic (pppd try.numloops). */
   private numLoops = 0;
-  private lastReq: Uint8Array = new Uint8Array(0);
   // echo keepalive (pppd lcp_echo_*)
   private echoDeadline: Millis | undefined;
   private echosPending = 0;
   private echoNumber = 0;
 
   constructor(private readonly config: SessionConfig, readonly rng: Rng, private readonly hooks: LcpHooks) {
+    super(LCP_OPTIONS);
     this.fsm = new Fsm("LCP", this, { passive: config.passive, silent: config.silent });
     this.peerMethods = ALL_METHODS.filter((m) => !config.refuseAuth.includes(m));
     this.allowPfc = config.pcomp;
@@ -290,25 +283,14 @@ export class Lcp implements FsmCallbacks, LcpCtx {
       pfc: c.pcomp ? true : undefined,
       acfc: c.accomp ? true : undefined,
     };
-    this.got = cloneOpts(this.want);
+    this.got = { ...this.want };
     this.authCandidates = [...c.requireAuth];
     this.numLoops = 0;
   }
 
-  buildConfReq(): Uint8Array {
-    this.lastReq = buildRequest(LCP_OPTIONS, this.got);
-    return this.lastReq;
-  }
-
-  ackCi(body: Uint8Array): boolean {
-    return ackMatches(this.lastReq, body);
-  }
-
-  nakCi(body: Uint8Array, treatAsReject: boolean, now: Millis): boolean {
+  override nakCi(body: Uint8Array, treatAsReject: boolean, now: Millis): boolean {
     this.loopedBack = false;
-    const t = applyNak(LCP_OPTIONS, this.got, body, this, treatAsReject, cloneOpts);
-    if (!t) return false;
-    this.got = t;
+    if (!super.nakCi(body, treatAsReject)) return false;
     if (this.loopedBack) {
       if (++this.numLoops >= LOOPBACK_FAIL) {
         this.hooks.log("info", "Serial line is looped back.");
@@ -316,18 +298,6 @@ export class Lcp implements FsmCallbacks, LcpCtx {
       }
     } else this.numLoops = 0;
     return true;
-  }
-
-  rejCi(body: Uint8Array): boolean {
-    const t = applyReject(LCP_OPTIONS, this.got, body, cloneOpts);
-    if (!t) return false;
-    this.got = t;
-    return true;
-  }
-
-  reqCi(body: Uint8Array, rejectIfDisagree: boolean): { verdict: ReqVerdict; reply: Uint8Array } {
-    this.his = {};
-    return answerRequest(LCP_OPTIONS, body, this, this.his, rejectIfDisagree);
   }
 
   up(now: Millis): void {

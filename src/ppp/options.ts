@@ -102,7 +102,9 @@ export function ackMatches(sent: Uint8Array, ack: Uint8Array): boolean {
 }
 
 /** RFC 1661 §5.4: a Configure-Reject lists only options we sent, unchanged. The new `try` set, or undefined if bogus. */
-export function applyReject<O, C>(table: OptionTable<O, C>, got: O, body: Uint8Array, clone: (o: O) => O): O | undefined {
+export function applyReject<O extends object, C>(
+  table: OptionTable<O, C>, got: O, body: Uint8Array, clone: (o: O) => O = (o) => ({ ...o }),
+): O | undefined {
   const { options, ok } = parseOptions(body);
   if (!ok) return undefined;
   const tryO = clone(got);
@@ -116,8 +118,8 @@ export function applyReject<O, C>(table: OptionTable<O, C>, got: O, body: Uint8A
 }
 
 /** RFC 1661 §5.3: a Configure-Nak suggests values (or asks for options we did not send). */
-export function applyNak<O, C>(
-  table: OptionTable<O, C>, got: O, body: Uint8Array, ctx: C, treatAsReject: boolean, clone: (o: O) => O,
+export function applyNak<O extends object, C>(
+  table: OptionTable<O, C>, got: O, body: Uint8Array, ctx: C, treatAsReject: boolean, clone: (o: O) => O = (o) => ({ ...o }),
 ): O | undefined {
   const { options, ok } = parseOptions(body);
   if (!ok) return undefined;
@@ -157,6 +159,52 @@ export function answerRequest<O, C>(
   if (rejs.length) return { verdict: CONFREJ, reply: concat(rejs), naks };
   if (naks.length) return { verdict: CONFNAK, reply: concat(naks), naks };
   return { verdict: CONFACK, reply: body, naks };
+}
+
+/**
+ * The option half of a protocol's FSM callbacks (pppd's *_addci, *_ackci,
+ * *_nakci, *_rejci, *_reqci), all derived from the protocol's table. The
+ * subclass is the table's context `C` (what the option checks consult).
+ */
+export abstract class OptionProtocol<O extends object, C> {
+  want = {} as O;
+  got = {} as O;
+  his = {} as O;
+  /** Our last Configure-Request's options: an Ack must repeat them exactly. */
+  private lastReq: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly table: OptionTable<O, C>) {}
+
+  private get ctx(): C {
+    return this as unknown as C;
+  }
+
+  buildConfReq(): Uint8Array {
+    this.lastReq = buildRequest(this.table, this.got);
+    return this.lastReq;
+  }
+
+  ackCi(body: Uint8Array): boolean {
+    return ackMatches(this.lastReq, body);
+  }
+
+  nakCi(body: Uint8Array, treatAsReject: boolean, _now?: number): boolean {
+    const t = applyNak(this.table, this.got, body, this.ctx, treatAsReject);
+    if (t) this.got = t;
+    return t !== undefined;
+  }
+
+  rejCi(body: Uint8Array): boolean {
+    const t = applyReject(this.table, this.got, body);
+    if (t) this.got = t;
+    return t !== undefined;
+  }
+
+  reqCi(body: Uint8Array, rejectIfDisagree: boolean, _now?: number): { verdict: ReqVerdict; reply: Uint8Array } {
+    this.his = {} as O;
+    const { verdict, reply } = answerRequest(this.table, body, this.ctx, this.his, rejectIfDisagree);
+    return { verdict, reply };
+  }
 }
 
 /** Join option byte strings (for protocols appending unsolicited Naks). */
