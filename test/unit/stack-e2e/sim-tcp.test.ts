@@ -20,7 +20,7 @@ const dataB = new SeededRng(0xb).fill(new Uint8Array(SIZE));
 const shaA = sha256(dataA);
 const shaB = sha256(dataB);
 
-function transfer(seed: number, imp: Impairments, mtu = 1500): { simMs: number; wallMs: number; counts: SimPair["counts"] } {
+function transfer(seed: number, imp: Impairments, mtu = 1500): { simMs: number; wallMs: number; counts: SimPair["counts"]; overMtu: number } {
   const clock = new ManualClock(0);
   const a = makeHost(A, seed * 2 + 1, mtu);
   const b = makeHost(B, seed * 2 + 2, mtu);
@@ -46,11 +46,13 @@ function transfer(seed: number, imp: Impairments, mtu = 1500): { simMs: number; 
   assert.equal(sb!.digest, shaA, `B got A's bytes altered: ${ctx}`);
   assert.equal(sa.received, SIZE, ctx);
   assert.equal(sa.digest, shaB, `A got B's bytes altered: ${ctx}`);
-  return { simMs: clock.now(), wallMs: performance.now() - t0, counts: pair.counts };
+  const overMtu = a.ip.counter("tx.tcp-over-mtu") + b.ip.counter("tx.tcp-over-mtu");
+  return { simMs: clock.now(), wallMs: performance.now() - t0, counts: pair.counts, overMtu };
 }
 
 test("clean 100 Mbit/s, 5 ms link: 10 MiB each way, exact", () => {
   const r = transfer(1, clean);
+  assert.equal(r.overMtu, 0, "on a clean link no TCP segment may exceed the MTU");
   console.log(`  clean: ${r.simMs.toFixed(0)} sim ms, ${r.wallMs.toFixed(0)} wall ms, ${JSON.stringify(r.counts)}`);
 });
 
@@ -64,3 +66,12 @@ for (const seed of seeds) {
     console.log(`  seed ${seed}: ${r.simMs.toFixed(0)} sim ms, ${r.wallMs.toFixed(0)} wall ms, ${JSON.stringify(r.counts)}`);
   });
 }
+
+// Known TCP sizing bug (stack/tcp, engineer F): segments that carry SACK blocks
+// still carry a full MSS of data, so they exceed the MTU; the IP layer sends them
+// fragmented (counted as ip.tx.tcp-over-mtu) instead of dropping them. Marked todo
+// until the MSS accounts for SACK options; it fails (as a todo) while the bug is there.
+test("our TCP never emits a segment over the MTU, even with SACK blocks (no IP fragmentation of TCP)", { todo: "stack/tcp: data segments with SACK options exceed the MSS" }, () => {
+  const r = transfer(101, lossy);
+  assert.equal(r.overMtu, 0, `${r.overMtu} TCP segments exceeded the MTU and were fragmented`);
+});
