@@ -33,7 +33,19 @@ function pair(mtu = 1500) {
   return { a, b, link, close: () => (link.close(), a.close(), b.close()) };
 }
 
-async function bulk(mtu: number): Promise<number> {
+interface Rate {
+  wall: number;
+  /** MB per CPU-second (user + system) of this process: steadier than wall time on a shared machine. */
+  cpu: number;
+}
+
+function rate(bytes: number, t0: number, c0: NodeJS.CpuUsage): Rate {
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall: bytes / 1e6 / (ms / 1000), cpu: bytes / 1e6 / ((c.user + c.system) / 1e6) };
+}
+
+async function bulk(mtu: number): Promise<Rate> {
   const p = pair(mtu);
   const srv = p.b.listen(9000);
   const total = MB * 1024 * 1024;
@@ -48,6 +60,7 @@ async function bulk(mtu: number): Promise<number> {
   await once(c, "connect");
   const chunk = Buffer.alloc(256 * 1024, 0x5a);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let sent = 0;
   await new Promise<void>((resolve) => {
     const pump = () => {
@@ -61,14 +74,14 @@ async function bulk(mtu: number): Promise<number> {
     pump();
   });
   const got = await done;
-  const ms = performance.now() - t0;
+  const r = rate(total, t0, c0);
   if (got !== total) throw new Error(`bulk: received ${got} of ${total}`);
   srv.close();
   p.close();
-  return total / 1e6 / (ms / 1000);
+  return r;
 }
 
-function coreBulk(mtu: number): number {
+function coreBulk(mtu: number): Rate {
   const clock = new ManualClock(0);
   const ia = parseIp4(A)!;
   const ib = parseIp4(B)!;
@@ -81,6 +94,7 @@ function coreBulk(mtu: number): number {
   const sa = new BulkSide(ca, data, clock);
   let sb: BulkSide | undefined;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   // Zero-delay wire: move datagrams until both are done; jump to timers when idle.
   for (let i = 0; i < 50_000_000; i++) {
     for (let e = a.tcp.pollEvent(); e; e = a.tcp.pollEvent());
@@ -99,9 +113,9 @@ function coreBulk(mtu: number): number {
       b.ip.handleTimeout(clock.now());
     }
   }
-  const ms = performance.now() - t0;
+  const r = rate(total, t0, c0);
   if (sb?.received !== total) throw new Error(`core bulk: received ${sb?.received} of ${total}`);
-  return total / 1e6 / (ms / 1000);
+  return r;
 }
 
 async function idleMemory(n: number): Promise<number> {
@@ -151,10 +165,11 @@ async function manyConnections(n: number): Promise<{ ms: number; ok: number }> {
 }
 
 const f = (x: number) => x.toFixed(1);
-console.log(`stack bench (node ${process.version}, ${MB} MiB bulk)`);
-console.log(`  bulk, two NodeStacks in one process, MTU 1500:  ${f(await bulk(1500))} MB/s`);
-console.log(`  bulk, two NodeStacks in one process, MTU 9000:  ${f(await bulk(9000))} MB/s`);
-console.log(`  bulk, bare sans-I/O cores (IP+TCP), MTU 1500:   ${f(coreBulk(1500))} MB/s`);
+const fr = (r: Rate) => `${f(r.wall)} MB/s wall, ${f(r.cpu)} MB per CPU-second`;
+console.log(`stack bench (node ${process.version}, ${MB} MiB bulk, load average ${(await import("node:os")).loadavg()[0].toFixed(1)})`);
+console.log(`  bulk, two NodeStacks in one process, MTU 1500:  ${fr(await bulk(1500))}`);
+console.log(`  bulk, two NodeStacks in one process, MTU 9000:  ${fr(await bulk(9000))}`);
+console.log(`  bulk, bare sans-I/O cores (IP+TCP), MTU 1500:   ${fr(coreBulk(1500))}`);
 console.log(`  memory per idle connection (both ends, 1000):   ${f((await idleMemory(1000)) / 1024)} KiB`);
 const many = await manyConnections(1000);
 console.log(`  1000 concurrent connections open+echo 1 KiB+close: ${f(many.ms)} ms (${many.ok}/1000 exact)`);
