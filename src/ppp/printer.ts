@@ -12,7 +12,7 @@ import {
 } from "./fsm.js";
 import { LCP_OPTIONS } from "./lcp.js";
 import { IPCP_OPTIONS } from "./ipcp.js";
-import { formatOptions, hexBytes, hx, type OptionTable } from "./options.js";
+import { formatOptions, hexBytes, hx, u32, type OptionTable } from "./options.js";
 import { PPP_CHAP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_NAMES } from "./protocol-numbers.js";
 
 const LCP_CODENAMES = [
@@ -36,7 +36,7 @@ export function printString(b: Uint8Array): string {
   return s + '"';
 }
 
-const readU32 = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+const readU32 = (b: Uint8Array): number => u32.decode(b.subarray(0, 4))!;
 
 /** One control-protocol packet (pppd lcp_printpkt / ipcp_printpkt); returns text and bytes used (0 = unparsable). */
 function fsmPacket(info: Uint8Array, names: string[], table: OptionTable<any, any>, isLcp: boolean): { text: string; used: number } {
@@ -68,10 +68,10 @@ function fsmPacket(info: Uint8Array, names: string[], table: OptionTable<any, an
     default:
       if (!isLcp) break;
       if ((code === ECHOREQ || code === ECHOREP || code === DISCREQ || code === IDENTIF || code === TIMEREM) && body.length >= 4) {
-        text += ` magic=${hx(readU32(body, 0))}`;
+        text += ` magic=${hx(readU32(body))}`;
         body = body.subarray(4);
         if (code === TIMEREM && body.length >= 4) {
-          text += ` seconds=${readU32(body, 0)}`;
+          text += ` seconds=${readU32(body)}`;
           body = body.subarray(4);
         }
         if ((code === IDENTIF || code === TIMEREM) && body.length > 0) {

@@ -36,7 +36,3 @@ export const PROTOCOL_LONG_NAMES: ReadonlyMap<number, string> = new Map([
   [0x002f, "VJ uncompressed TCP/IP"],
   [0x00fd, "Compressed datagram"],
 ]);
-
-export function hex(n: number): string {
-  return "0x" + n.toString(16);
-}

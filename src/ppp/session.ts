@@ -25,9 +25,8 @@ import { Ipcp } from "./ipcp.js";
 import { addressAllowed } from "./addr-policy.js";
 import { DccAnswerer, DccCaller } from "./dcc.js";
 import { debugLine } from "./printer.js";
-import {
-  PPP_CHAP, PPP_IP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_LONG_NAMES, hex,
-} from "./protocol-numbers.js";
+import { PPP_CHAP, PPP_IP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_LONG_NAMES } from "./protocol-numbers.js";
+import { hx } from "./options.js";
 
 export type Phase = "dead" | "establish" | "authenticate" | "network" | "terminate";
 
@@ -274,7 +273,7 @@ export class PppSession {
         if (phase !== "network" || this.lcp.fsm.state !== "Opened") return this.discard(protocol);
         {
           const name = PROTOCOL_LONG_NAMES.get(protocol);
-          this.log("debug", name ? `Unsupported protocol '${name}' (${hex(protocol)}) received` : `Unsupported protocol ${hex(protocol)} received`);
+          this.log("debug", name ? `Unsupported protocol '${name}' (${hx(protocol)}) received` : `Unsupported protocol ${hx(protocol)} received`);
         }
         this.drop("protocol-rejected");
         this.lcp.protocolReject(protocol, info);
@@ -283,18 +282,18 @@ export class PppSession {
 
   /** pppd main.c: non-LCP packets before the right phase are silently discarded. */
   private discard(protocol: number): void {
-    this.log("debug", `discarding proto ${hex(protocol)} in phase ${this._phase}`);
+    this.log("debug", `discarding proto ${hx(protocol)} in phase ${this._phase}`);
     this.drop("wrong-phase");
   }
 
   private protocolRejected(protocol: number, now: Millis): boolean {
     if (protocol === PPP_IPCP) {
-      this.log("debug", `Protocol-Reject for 'Internet Protocol Control Protocol' (${hex(protocol)}) received`);
+      this.log("debug", `Protocol-Reject for 'Internet Protocol Control Protocol' (${hx(protocol)}) received`);
       this.ipcp.fsm.protocolRejected(now);
       return true;
     }
     if (protocol === PPP_LCP || protocol === PPP_PAP || protocol === PPP_CHAP) {
-      this.log("debug", `Protocol-Reject for ${hex(protocol)} received`);
+      this.log("debug", `Protocol-Reject for ${hx(protocol)} received`);
       return true;
     }
     return false;
