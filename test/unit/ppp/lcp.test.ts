@@ -214,3 +214,24 @@ test("kernel-style Echo-Request (no FF 03, ACFC negotiated) is answered", () => 
   assert.equal(rep.length, 1);
   assert.equal(rep[0].info[1], 7);
 });
+
+test("a stubborn peer that Naks our MRU forever: after Max-Failure (5) Naks we stop asking and LCP opens", () => {
+  const s = answering({ mru: 1400 });
+  const peer = new ScriptedPeer(s);
+  peer.manual.add(LCP);
+  s.open(0);
+  peer.pump();
+  for (let i = 0; i < 12 && s.lcp.fsm.state !== "Opened"; i++) {
+    const req = peer.got(LCP, 1).at(-1)!;
+    const opts = parseOptions(req.info.subarray(4)).options;
+    if (opts.some((o) => o.type === 1)) peer.sendPacket(LCP, 3, req.info[1], hex(`01 04 05 ${(0x10 + i).toString(16)}`));
+    else {
+      peer.sendPacket(LCP, 2, req.info[1], req.info.subarray(4));
+      peer.sendPacket(LCP, 1, 0x70, hex("05 06 12 34 56 78"));
+    }
+  }
+  assert.equal(s.lcp.fsm.state, "Opened");
+  const reqs = peer.got(LCP, 1).map((r) => parseOptions(r.info.subarray(4)).options.find((o) => o.type === 1)?.data);
+  assert.deepEqual(reqs.slice(0, 6).map((d) => d && [...d]), [[0x05, 0x78], [0x05, 0x10], [0x05, 0x11], [0x05, 0x12], [0x05, 0x13], undefined],
+    "MRU asked, then each Nak'd value taken, then dropped after the 5th Nak");
+});
