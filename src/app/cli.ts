@@ -353,7 +353,7 @@ async function fetch(argv: string[], io: CliIo): Promise<number> {
     runFetch(
       {
         url,
-        output: one(p, "--output"),
+        output: one(p, "-o"),
         sha256: one(p, "--sha256"),
         resume: !p.own.has("--no-resume"),
         progress: !p.own.has("--no-progress") && process.stderr.isTTY === true,

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { ProxyAgent, request } from "undici";
+import { ProxyAgent, interceptors, request } from "undici";
 import cliProgress from "cli-progress";
 
 export interface FetchArgs {
@@ -36,9 +36,10 @@ export async function runFetch(args: FetchArgs, proxy: string, log: (line: strin
   const output = args.output ?? (basename(url.pathname) || "index.html");
   const toStdout = output === "-";
   const have = !toStdout && args.resume && existsSync(output) ? statSync(output).size : 0;
-  const dispatcher = new ProxyAgent(`http://${proxy}`);
+  const agent = new ProxyAgent(`http://${proxy}`);
+  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
   try {
-    const res = await request(url, { dispatcher, headers: have > 0 ? { range: `bytes=${have}-` } : {}, maxRedirections: 5 } as Parameters<typeof request>[1]);
+    const res = await request(url, { dispatcher, headers: have > 0 ? { range: `bytes=${have}-` } : {} });
     let append = false;
     if (have > 0 && res.statusCode === 206) append = true;
     else if (have > 0 && res.statusCode === 416) {
@@ -75,7 +76,7 @@ export async function runFetch(args: FetchArgs, proxy: string, log: (line: strin
     const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
     throw new FetchError(`fetch ${url} failed: ${e.cause?.code ?? e.code ?? ""} ${e.cause?.message ?? e.message}`.trim());
   } finally {
-    await dispatcher.close();
+    await agent.close();
   }
 }
 
