@@ -98,6 +98,11 @@ export async function resolveTarget(host: string, net: LinkNet, resolver: Resolv
   return resolver.resolve4(h);
 }
 
+/** Proxies relay half-close: the far side's FIN must not end our sending side (net.Socket semantics otherwise). */
+export function allowHalfOpen(sock: LinkSocket): void {
+  (sock as LinkSocket & { allowHalfOpen: boolean }).allowHalfOpen = true;
+}
+
 /** Connect over the link; resolves once connected. On timeout the socket is destroyed. */
 export function connectLink(net: LinkNet, ip: string, port: number, timeoutMs: number): Promise<LinkSocket> {
   return new Promise((resolve, reject) => {
@@ -115,6 +120,7 @@ export function connectLink(net: LinkNet, ip: string, port: number, timeoutMs: n
     }, timeoutMs);
     const onConnect = () => {
       cleanup();
+      allowHalfOpen(sock);
       resolve(sock);
     };
     const onError = (err: Error) => {

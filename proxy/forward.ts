@@ -15,7 +15,7 @@
 import nodeNet, { type AddressInfo, type Socket } from "node:net";
 import type { LinkNet, LinkServer, LinkSocket } from "./link-net.js";
 import { createDnsClient, type Resolver } from "./dns-client.js";
-import { dial } from "./dial.js";
+import { allowHalfOpen, dial } from "./dial.js";
 import { join } from "./join.js";
 import { codedError, describeError, errorCode, silentLogger, type CodedError, type Logger } from "./log.js";
 import { isLoopbackHost } from "./socks5-server.js";
@@ -180,6 +180,7 @@ export async function startExpose(net: LinkNet, spec: ExposeSpec | string, opts:
 
   const onConnection = (link: LinkSocket) => {
     const who = `${link.remoteAddress}:${link.remotePort}`;
+    allowHalfOpen(link);
     const local = nodeNet.connect({ host: s.localHost, port: s.localPort, allowHalfOpen: true });
     conns.add(local);
     local.on("close", () => conns.delete(local));

@@ -18,7 +18,7 @@ import nodeNet, { type Server, type Socket } from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import type { LinkNet, LinkServer, LinkSocket } from "./link-net.js";
 import { createDnsClient, type Resolver } from "./dns-client.js";
-import { connectLink, resolveTarget, waitForLink } from "./dial.js";
+import { allowHalfOpen, connectLink, resolveTarget, waitForLink } from "./dial.js";
 import { join } from "./join.js";
 import { HandshakeReader } from "./socks5-reader.js";
 import { startUdpAssociation, unmapHostAddress } from "./socks5-udp.js";
@@ -315,6 +315,7 @@ export function createSocksHandler(net: LinkNet, opts: SocksServerOptions = {}):
       return;
     }
     stats.add("bind ok");
+    allowHalfOpen(incoming);
     // Second reply: who connected.
     sock.write(encodeReply(REP.SUCCEEDED, incoming.remoteAddress, incoming.remotePort));
     reader.detach();

@@ -341,3 +341,33 @@ test("a listener off loopback without users refuses to start", async () => {
     return true;
   });
 });
+
+test("half-close the other way: the far side FINs first, the client keeps sending", async () => {
+  let received = "";
+  const gotAll = new Promise<void>((resolve) => {
+    const srv = nodeNet.createServer({ allowHalfOpen: true }, (s) => {
+      s.end("first-and-last");
+      s.on("data", (d) => (received += d.toString()));
+      s.on("end", () => {
+        srv.close();
+        resolve();
+      });
+    });
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as nodeNet.AddressInfo).port;
+      void (async () => {
+        const c = new RawClient(socks.port);
+        c.send(GREET);
+        await c.read(2);
+        c.send(connectReq([127, 0, 0, 1], port));
+        assert.equal((await c.read(10))[1], 0);
+        assert.equal((await c.readToEnd()).toString(), "first-and-last");
+        await c.endSeen;
+        c.send("late data");
+        c.sock.end();
+      })();
+    });
+  });
+  await gotAll;
+  assert.equal(received, "late data");
+});
