@@ -56,18 +56,20 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   clientCfg.session = { ...clientCfg.session, devname: "nullmodem:b", password: secret };
 
   const modem = createNullModem({ baud: opts.speed, names: ["nullmodem:a", "nullmodem:b"] });
+  const firstUse = { a: true, b: true };
   const site = opts.sitePort === null ? undefined : await startDemoSite("127.0.0.1", opts.sitePort);
   const server = new Server({
     lines: [{ config: serverCfg }],
     log: withPrefix(opts.log, "server: "),
-    openLine: async () => ({ link: modem.a, release: () => {} }),
+    // The first call takes the fresh end; a respawn opens the side again, as a getty reopens the tty.
+    openLine: async () => ({ link: firstUse.a ? ((firstUse.a = false), modem.a) : modem.reopen("a"), release: () => {} }),
   });
   const client = new Client({
     config: clientCfg,
     log: withPrefix(opts.log, "client: "),
     socks: opts.socks,
     http: opts.http,
-    openLine: async () => ({ link: modem.b, release: () => {} }),
+    openLine: async () => ({ link: firstUse.b ? ((firstUse.b = false), modem.b) : modem.reopen("b"), release: () => {} }),
   });
   await server.start();
   await client.start();
