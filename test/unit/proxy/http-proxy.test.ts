@@ -89,6 +89,19 @@ test("curl -x: POST with a streamed (chunked) body and a large one with Expect: 
   assert.equal(seenB.headers.expect, undefined);
 });
 
+test("curl -x: other methods (HEAD, DELETE, OPTIONS, PATCH) pass through", async (t) => {
+  if (!curlOk) return t.skip("SKIPPED LOUDLY: curl binary missing");
+  const head = await curl(["-I", "-x", proxyUrl(), `http://web.test:${target.port}/h`]);
+  assert.equal(head.code, 0, head.stderr);
+  assert.match(head.stdout, /^HTTP\/1\.1 200/);
+  assert.match(head.stdout, /x-target: yes/i);
+  for (const m of ["DELETE", "OPTIONS", "PATCH"]) {
+    const r = await curl(["-X", m, "-x", proxyUrl(), `http://web.test:${target.port}/m`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).method, m);
+  }
+});
+
 test("curl -p -x: CONNECT tunnel", async (t) => {
   if (!curlOk) return t.skip("SKIPPED LOUDLY: curl binary missing");
   const r = await curl(["-p", "-x", proxyUrl(), `http://web.test:${target.port}/tunnelled`]);
