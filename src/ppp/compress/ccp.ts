@@ -25,11 +25,8 @@
  */
 import type { Millis } from "../../../stack/util/time.js";
 import { earliest } from "../../../stack/util/time.js";
-import { CONFACK, CONFNAK, CONFREJ, CONFREQ, Fsm, HEADER_LEN, TERMACK, TERMREQ, type FsmCallbacks, type ReqVerdict } from "../fsm.js";
-import {
-  answerRequest, applyNak, applyReject, buildRequest, formatOptions, hexBytes, hx,
-  type OptionSpec, type OptionTable,
-} from "../options.js";
+import { CONFACK, CONFREJ, CONFREQ, Fsm, HEADER_LEN, TERMACK, TERMREQ, type FsmCallbacks, type ReqVerdict } from "../fsm.js";
+import { OptionProtocol, formatOptions, hexBytes, hx, type OptionSpec, type OptionTable } from "../options.js";
 import { printString } from "../printer.js";
 import {
   DEFLATE_MAX_SIZE, DEFLATE_MIN_SIZE, DEFLATE_MIN_WORKS, DeflateCompressor, DeflateDecompressor, PPP_COMP,
@@ -240,14 +237,12 @@ export interface CcpStats {
   resetAckRcvd: number;
 }
 
-export class Ccp implements FsmCallbacks, CcpCtx {
+export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallbacks, CcpCtx {
   readonly fsm: Fsm;
-  want: CcpOptions = { method: -1 };
-  got: CcpOptions = { method: -1 };
-  his: CcpOptions = { method: -1 };
   allowSize: number;
   allowDraft: boolean;
-  private lastReq: Uint8Array = new Uint8Array(0);
+  /** Our last Configure-Request's options (for the first/fast Ack and the method). */
+  private sentReq: Uint8Array = new Uint8Array(0);
   /** Our compressor, running between our Configure-Ack and the next renegotiation (SC_COMP_RUN). */
   private compressor: DeflateCompressor | undefined;
   /** Our decompressor, running between the peer's Configure-Ack and the next renegotiation (SC_DECOMP_RUN). */
@@ -264,6 +259,10 @@ export class Ccp implements FsmCallbacks, CcpCtx {
   };
 
   constructor(private readonly config: CcpConfig, private readonly hooks: CcpHooks) {
+    super(CCP_OPTIONS);
+    this.want = { method: -1 };
+    this.got = { method: -1 };
+    this.his = { method: -1 };
     this.fsm = new Fsm("CCP", this);
     const d = config.enabled ? config.deflate : undefined;
     this.allowSize = d?.tx ?? 0;
@@ -451,39 +450,25 @@ export class Ccp implements FsmCallbacks, CcpCtx {
     this.got = { ...this.want };
   }
 
-  buildConfReq(): Uint8Array {
-    this.lastReq = buildRequest(CCP_OPTIONS, this.got);
-    this.got.method = this.lastReq.length ? this.lastReq[0] : -1;
-    return this.lastReq;
+  override buildConfReq(): Uint8Array {
+    this.sentReq = super.buildConfReq();
+    this.got.method = this.sentReq.length ? this.sentReq[0] : -1; // pppd ccp_addci: go->method
+    return this.sentReq;
   }
 
-  ackCi(body: Uint8Array): boolean {
-    const req = this.lastReq;
+  override ackCi(body: Uint8Array): boolean {
+    const req = this.sentReq;
     // pppd ccp_ackci also copes with a "first/fast ack" that repeats only our first option.
-    const ok = bytesEqual(body, req) || (req.length >= 2 && bytesEqual(body, req.subarray(0, req[1])));
+    const ok = super.ackCi(body) || (req.length >= 2 && bytesEqual(body, req.subarray(0, req[1])));
     if (ok && this.fsm.state !== "Opened") this.startDecompressor(); // ppp_ccp_peek: inbound ConfAck
     return ok;
   }
 
-  nakCi(body: Uint8Array, treatAsReject: boolean): boolean {
-    const t = applyNak(CCP_OPTIONS, this.got, body, this, treatAsReject, (o) => ({ ...o }));
-    if (!t) return false;
-    this.got = t;
-    return true;
-  }
-
-  rejCi(body: Uint8Array): boolean {
-    const t = applyReject(CCP_OPTIONS, this.got, body, (o) => ({ ...o }));
-    if (!t) return false;
-    this.got = t;
-    return true;
-  }
-
-  reqCi(body: Uint8Array, rejectIfDisagree: boolean): { verdict: ReqVerdict; reply: Uint8Array } {
-    this.his = { method: body.length > 0 ? body[0] : -1 };
-    const r = answerRequest(CCP_OPTIONS, body, this, this.his, rejectIfDisagree);
-    if (r.verdict !== CONFACK) this.his = { method: -1 };
-    return { verdict: r.verdict === CONFNAK && rejectIfDisagree ? CONFREJ : r.verdict, reply: r.reply };
+  override reqCi(body: Uint8Array, rejectIfDisagree: boolean): { verdict: ReqVerdict; reply: Uint8Array } {
+    const r = super.reqCi(body, rejectIfDisagree);
+    // pppd ccp_reqci: ho->method is the first option the peer asked for.
+    this.his.method = r.verdict === CONFACK && body.length > 0 ? body[0] : -1;
+    return r;
   }
 
   up(now: Millis): void {
