@@ -223,7 +223,7 @@ export class TcpConnection extends TcpTcb {
     const room = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
     if (avail > 0 && room > 0) {
       // the SWS override timeout (RFC 9293 §3.8.6.2.1): send what fits
-      const len = Math.min(avail, room, this.mss);
+      const len = Math.min(avail, room, this.segmentRoom());
       this.emitData(this.sndNxt, ACK | PSH, off, len, now);
       this.advanceNxt(len, now);
     } else {

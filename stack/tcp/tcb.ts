@@ -286,7 +286,7 @@ export abstract class TcpTcb {
   protected retransmit(seq: number, maxLen: number, now: Millis): number {
     const off = seqDiff(seq, this.sndBufSeq);
     if (off < 0) return 0;
-    const len = Math.max(0, Math.min(maxLen, this.mss, this.sndBuf.length - off, seqDiff(this.sndMax, seq)));
+    const len = Math.max(0, Math.min(maxLen, this.segmentRoom(), this.sndBuf.length - off, seqDiff(this.sndMax, seq)));
     const finSeq = seqAdd(this.sndBufSeq, this.sndBuf.length);
     const fin = this.finQueued && seqAdd(seq, len) === finSeq && seqGt(this.sndMax, finSeq);
     if (len === 0 && !fin) return 0;
@@ -314,7 +314,8 @@ export abstract class TcpTcb {
       const cwndLeft = this.cc.cwnd - pipe;
       const wndLeft = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
       const usable = Math.max(0, Math.min(cwndLeft, wndLeft));
-      const len = Math.min(this.mss, avail, usable);
+      const room = this.segmentRoom();
+      const len = Math.min(room, avail, usable);
       if (len === 0) {
         if (avail === 0 && this.finQueued && (cwndLeft > 0 || flight === 0)) {
           this.emitRaw(this.sndNxt, FIN | ACK, now);
@@ -325,7 +326,7 @@ export abstract class TcpTcb {
         }
         break;
       }
-      if (len < this.mss) {
+      if (len < room) {
         const all = len === avail;
         // Nagle (RFC 896 / RFC 1122 §4.2.3.4) and sender SWS (RFC 9293 §3.8.6.2.1)
         if (all ? !(this.noDelay || flight === 0 || this.finQueued) : len < this.maxSndWnd / 2) {
@@ -408,6 +409,16 @@ export abstract class TcpTcb {
     }
     this.host.count("tcp.segments-sent");
     this.host.transmit({ src: this.localIp, dst: this.remoteIp, payload: seg, interactive: len < 256 });
+  }
+
+  /**
+   * Payload bytes that fit one segment now: the MSS (which already excludes
+   * the timestamps option) less the SACK blocks an ACK would carry, so no
+   * segment ever exceeds the MTU.
+   */
+  protected segmentRoom(): number {
+    const blocks = this.sackEnabled ? Math.min(this.rcvBuf.ooo.length, this.tsEnabled ? 3 : 4) : 0;
+    return blocks ? Math.max(this.mss - (4 + 8 * blocks), 16) : this.mss;
   }
 
   /** Receiver SWS threshold: min(RCV.BUFF / 2, MSS) (RFC 9293 §3.8.6.2.2). */

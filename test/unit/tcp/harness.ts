@@ -123,8 +123,12 @@ export class Pair {
     }
   }
 
+  /** Largest TCP segment (header + payload) either side transmitted. */
+  maxSegment = 0;
+
   private send(d: TransportDatagram): void {
     this.trace?.push(d);
+    if (d.payload.length > this.maxSegment) this.maxSegment = d.payload.length;
     if (this.filter && !this.filter(d)) {
       this.dropped++;
       return;

@@ -53,6 +53,7 @@ for (let seed = 1; seed <= SEEDS; seed++) {
   test(`pair: 10 MiB each way, seed ${seed}, ${cc}, lossy/reordering/duplicating/corrupting link`, () => {
     const p = transfer(seed, faults, cc);
     const s = { ...p.a.stats(), ...p.b.stats() };
+    assert.ok(p.maxSegment <= 1500 - 20, `seed ${seed}: a ${p.maxSegment}-byte segment exceeds the 1500-byte MTU (SACK blocks must shrink the payload)`);
     assert.ok((s["tcp.drop.bad-checksum"] ?? 0) > 0 || !faults.corrupt, `seed ${seed}: corruption must be caught by the checksum`);
   });
 }
