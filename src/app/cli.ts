@@ -18,6 +18,7 @@ import { createLogger, type Logger } from "./log.js";
 import { runPing, type PingOnce } from "./ping-cmd.js";
 import { Server } from "./server.js";
 import { StatusLine } from "./status-line.js";
+import { startPtyNullModem } from "../link/pty-null-modem.js";
 
 const COMMON: OwnOption[] = [{ names: ["--help", "-h"], help: "this help" }];
 
@@ -66,6 +67,12 @@ const PING_OPTIONS: OwnOption[] = [
   { names: ["--control"], value: "PATH", help: "the running client's control socket" },
 ];
 
+const NULLMODEM_OPTIONS: OwnOption[] = [
+  { names: ["--speed"], value: "BPS", help: "line rate, 8N1: paced at BPS/10 bytes a second (default 115200)" },
+  { names: ["--bit-errors"], value: "RATE", help: "flip each bit with this probability, e.g. 1e-6 (default 0)" },
+  { names: ["--cut-ms"], value: "MS", help: "how long SIGUSR1 cuts the line (default 5000)" },
+];
+
 const USAGE = `ppproxy: PPP over a serial line without root — SOCKS5/HTTP proxies on one end, userspace masquerade on the other.
 
 usage:
@@ -74,6 +81,7 @@ usage:
   ppproxy demo [--speed BPS]                             both ends over the built-in emulated null-modem (npm start)
   ppproxy fetch URL [-o FILE] [--sha256 HEX] [DEVICE pppd options]
   ppproxy ping [-c N] [-i SECONDS] HOST [DEVICE pppd options]
+  ppproxy nullmodem [PATH_A PATH_B] [--speed BPS]        two ptys joined like a null-modem cable at BPS (SIGUSR1 cuts the line)
   ppproxy DEVICE [speed] [pppd options]                  pppd's own form: serves with 'auth' or a local:remote pair, else dials
 
 DEVICE: /dev/ttyS0, /dev/ttyUSB0, tcp://HOST:PORT (ser2net, QEMU), tcp-listen://[HOST:]PORT, stdio
@@ -93,6 +101,9 @@ ${helpFor(FETCH_OPTIONS)}
 
 ping options:
 ${helpFor(PING_OPTIONS)}
+
+nullmodem options:
+${helpFor(NULLMODEM_OPTIONS)}
 `;
 
 export interface CliIo {
@@ -131,6 +142,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await fetch(rest, io);
       case "ping":
         return await ping(rest, io);
+      case "nullmodem":
+        return await nullmodem(rest, io);
       default:
         if (isDeviceWord(cmd)) return await (pppdFormServes(argv) ? serve(argv, io) : dial(argv, io));
         throw new UsageError(`unknown command '${cmd}' (see ppproxy --help)`);
@@ -381,4 +394,29 @@ async function ping(argv: string[], io: CliIo): Promise<number> {
   const abort = new AbortController();
   void untilSignal().then(() => abort.abort());
   return withClient(p, io, (_http, once) => runPing(args, once, io.out, abort.signal));
+}
+
+async function nullmodem(argv: string[], io: CliIo): Promise<number> {
+  const p = parseOwn(argv, withHelp(NULLMODEM_OPTIONS));
+  if (p.own.has("--help")) return main(["help"], io);
+  if (p.rest.length !== 0 && p.rest.length !== 2) throw new UsageError("nullmodem: give two paths for the ptys, or none");
+  const paths: [string, string] = p.rest.length === 2 ? [p.rest[0], p.rest[1]] : ["/tmp/ttyNM0", "/tmp/ttyNM1"];
+  const speed = intOption(p, "--speed", 50, 100_000_000) ?? 115200;
+  const bitErrorRate = numberOption(p, "--bit-errors", 0) ?? 0;
+  const cutMs = intOption(p, "--cut-ms", 1, 3_600_000) ?? 5000;
+  const modem = await startPtyNullModem({ paths, baud: speed, bitErrorRate });
+  io.out(`ppproxy nullmodem: ${paths[0]} (${modem.devices[0]}) <-> ${paths[1]} (${modem.devices[1]}) at ${speed} bit/s 8N1`);
+  io.out(`  e.g.  ppproxy serve ${paths[0]} noauth   and   ppproxy dial ${paths[1]}`);
+  io.out(`  kill -USR1 ${process.pid} cuts the line for ${cutMs} ms; Ctrl-C stops it.`);
+  const onCut = () => {
+    io.err(`nullmodem: line cut for ${cutMs} ms`);
+    modem.cut(cutMs);
+  };
+  process.on("SIGUSR1", onCut);
+  await Promise.race([untilSignal(), new Promise((r) => modem.once("close", r))]);
+  process.off("SIGUSR1", onCut);
+  const st = modem.stats();
+  io.err(`nullmodem: ${st.ab.bytesDelivered} bytes ${paths[0]} -> ${paths[1]}, ${st.ba.bytesDelivered} bytes back, ${st.ab.bitsFlipped + st.ba.bitsFlipped} bits flipped`);
+  await modem.close();
+  return 0;
 }
