@@ -9,7 +9,7 @@
 import type { Ip4 } from "../util/addr.js";
 import type { Millis } from "../util/time.js";
 import type { TransportIcmpError } from "../ip/transport.js";
-import { emitIcmp, ICMP_HEADER_LEN, icmpLength, IcmpType, parseIcmp, UnreachCode, type IcmpRepr } from "../wire/icmp.js";
+import { emitIcmp, icmpLength, IcmpType, parseIcmp, UnreachCode, type IcmpRepr } from "../wire/icmp.js";
 import { IPV4_HEADER_LEN, IpProto } from "../wire/ipv4.js";
 import { readQuoted } from "./icmp-errors.js";
 import { PingClient, type PingEvent } from "./ping-client.js";
@@ -161,4 +161,3 @@ export class IcmpLayer {
   }
 }
 
-export { ICMP_HEADER_LEN };

@@ -381,10 +381,15 @@ export class NodeStack extends EventEmitter {
     return s;
   }
 
+  /** Tear down: TCP sockets are destroyed without an error (RST to the peer, flushed if the link still takes it; locally just 'close', so sockets without an 'error' listener cannot crash the app), UDP sockets closed, pings rejected with ECANCELED, the timer stopped. */
   close(): void {
     if (this.closed) return;
-    const tcp = this.tcp as unknown as { close?: () => void };
-    tcp.close?.();
+    for (const c of [...this.tcpLayer.connections()]) {
+      const user = c.user as { destroy?: () => void } | undefined;
+      if (user?.destroy) user.destroy();
+      else c.abort(this.clock.now());
+    }
+    this.pump();
     for (const s of [...this.udpSockets.values()]) s.close();
     this.pings.rejectAll("ECANCELED", "the stack was closed");
     this.closed = true;

@@ -225,3 +225,24 @@ test("malformed input through the link hook is counted by reason, never thrown",
   assert.ok((st["ip.drop.ip-bad-checksum"] ?? 0) + (st["ip.drop.ip-bad-total-length"] ?? 0) === 1);
   s.close();
 });
+
+test("close(): open TCP sockets close (no error event) and the peer sees a reset", async () => {
+  const p = pair(10);
+  try {
+    const srv = p.b.listen(8);
+    const accepted = once(srv, "connection");
+    const c = p.a.connect({ host: SERVER, port: 8 });
+    await once(c, "connect");
+    const [s] = (await accepted) as [TcpSocket];
+    const peerErr = once(s, "error");
+    let ownErr: Error | undefined;
+    c.on("error", (e) => (ownErr = e));
+    const closed = once(c, "close");
+    p.a.close();
+    await closed;
+    assert.equal(ownErr, undefined);
+    assert.equal((await peerErr)[0].code, "ECONNRESET");
+  } finally {
+    p.close();
+  }
+});

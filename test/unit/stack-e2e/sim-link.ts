@@ -115,7 +115,6 @@ export class SimPair {
    */
   drive(done: () => boolean, maxSimMs: Millis, onStep?: () => void): boolean {
     const end = this.clock.now() + maxSimMs;
-    let head = 0;
     for (;;) {
       const now = this.clock.now();
       onStep?.();
@@ -144,8 +143,6 @@ export class SimPair {
       }
       if (next === undefined || next > end) return done();
       this.clock.set(next);
-      void head;
-      head++;
     }
   }
 }

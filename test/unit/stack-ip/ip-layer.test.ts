@@ -253,7 +253,6 @@ test("the kernel's port unreachable reaches the UDP layer as an ICMP error for o
   ip.handleInput(KERNEL_PORT_UNREACHABLE, 0);
   assert.equal(ip.udp.counters.icmpErrors, 1);
   assert.equal(ip.counter("drop.ip-bad-checksum"), 0);
-  void KERNEL;
 });
 
 test("icmpErrorForbidden: the RFC 1122 §3.2.2 cases", async () => {
