@@ -111,6 +111,40 @@ export const CASES: InteropCase[] = [
     linkUp: true,
   },
   {
+    name: 'guest dials us with MS-CHAPv2',
+    guest: {
+      name: 'guest-mschapv2-client',
+      files: { '/etc/ppp/chap-secrets': PAP_SECRETS, '/etc/ppp/options.ttyS1': 'user zaphod\n' },
+      script: pppdScript({ args: 'noauth noipdefault', pingTarget: SERVER_IP, holdS: 2 }),
+    },
+    ppproxy: {
+      role: 'serve',
+      pppDir: { options: `auth\nrequire-mschap-v2\n${SERVER_IP}:${CLIENT_IP}\n`, 'chap-secrets': PAP_SECRETS },
+      args: [],
+    },
+    // RFC 2759 §5: the Success message carries the authenticator response "S=<40 hex>"
+    expectGuest: [/rcvd \[LCP ConfReq id=0x[0-9a-f]+ [^\]]*<auth chap MS-v2>/, /CHAP authentication succeeded/, new RegExp(`@@IP-UP ppp0 ${CLIENT_IP} ${SERVER_IP}`), /@@PING 0/],
+    expectPeer: [/sent \[CHAP Success id=0x[0-9a-f]+ "S=[0-9A-F]{40}/, new RegExp(`remote IP address ${CLIENT_IP}`)],
+    linkUp: true,
+  },
+  {
+    name: 'guest watches us with LCP echo requests every second for 8 s',
+    guest: {
+      name: 'guest-echo-client',
+      files: { '/etc/ppp/pap-secrets': PAP_SECRETS, '/etc/ppp/options.ttyS1': 'user zaphod\n' },
+      script: pppdScript({ args: 'noauth noipdefault lcp-echo-interval 1 lcp-echo-failure 3', pingTarget: SERVER_IP, holdS: 8 }),
+    },
+    ppproxy: {
+      role: 'serve',
+      pppDir: { options: `auth\nrequire-pap\n${SERVER_IP}:${CLIENT_IP}\n`, 'pap-secrets': PAP_SECRETS },
+      args: [],
+    },
+    // the hang-up must be the guest's own (kill -> exit 5), not "No response to 3 echo-requests"
+    expectGuest: [/rcvd \[LCP EchoRep id=0x[0-9a-f]+ magic=0x[0-9a-f]+\]/, /@@PING 0/, /@@PPPD-EXIT 5/],
+    expectPeer: [/PAP peer authentication succeeded for zaphod/],
+    linkUp: true,
+  },
+  {
     name: 'guest dials us with the wrong PAP secret and is refused',
     guest: papClientGuest(WRONG_PAP_SECRETS),
     ppproxy: {
