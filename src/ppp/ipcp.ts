@@ -189,9 +189,9 @@ export class Ipcp extends OptionProtocol<IpcpOptions, IpcpCtx> implements FsmCal
     this.hooks.log(level, text);
   }
 
-  /** Our address once Opened (0 = unknown). */
+  /** Our address once Opened: negotiated, else configured (pppd keeps go->ouraddr when the option is rejected); 0 = unknown. */
   get localAddr(): Ip4 {
-    return this.got.addr ?? 0;
+    return this.got.addr || this.config.localIp || 0;
   }
 
   /** The peer's address once Opened: what it asked for, else what we wanted to give it, else pppd's default. */

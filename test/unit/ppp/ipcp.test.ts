@@ -67,3 +67,15 @@ test("IP datagrams are dropped and counted until IPCP is Opened", () => {
   peer.pump();
   assert.deepEqual(peer.rx.filter((r) => r.protocol === 0x21).map((r) => [...r.info]), [[0x45, 0, 0, 0x14]]);
 });
+
+test("the peer rejects our IP-Address option: the configured local address is still used", () => {
+  const { s, peer } = upTo({ localIp: ip("192.168.7.1"), remoteIp: ip("192.168.7.2"), usePeerDns: false }, 3, true);
+  const req = peer.got(IPCP, 1)[0];
+  peer.sendPacket(IPCP, 4, req.info[1], hex("03 06 c0 a8 07 01"));
+  const req2 = peer.got(IPCP, 1)[1];
+  assert.deepEqual(req2.info.subarray(4), new Uint8Array(0));
+  peer.sendPacket(IPCP, 2, req2.info[1], new Uint8Array(0));
+  peer.sendPacket(IPCP, 1, 0x61, hex("03 06 c0 a8 07 02"));
+  assert.equal(s.ipcp.fsm.state, "Opened");
+  assert.ok(logTexts(peer.events).includes("local  IP address 192.168.7.1"));
+});
