@@ -114,6 +114,7 @@ export async function startUdpAssociation(
     close() {
       if (closed) return;
       closed = true;
+      stats.add("udp associations closed");
       relay.close();
       link.close();
     },

@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { LinkNet } from "./link-net.js";
 import { createHttpProxy, type HttpProxy, type HttpProxyOptions } from "./http-proxy.js";
 import { silentLogger } from "./log.js";
+import { isLoopbackHost } from "./socks5-server.js";
 
 export interface WebServerOptions extends HttpProxyOptions {
   /** Default 127.0.0.1. */
@@ -93,7 +94,10 @@ export async function createWebServer(net: LinkNet, opts: WebServerOptions = {})
 export async function startWebServer(net: LinkNet, opts: WebServerOptions = {}): Promise<WebServer> {
   const log = opts.log ?? silentLogger;
   const { proxy, app } = await createWebServer(net, opts);
-  await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 8080 });
+  const host = opts.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host))
+    log("warn", `HTTP proxy listens on ${host} without authentication: anyone who reaches it can use the link`);
+  await app.listen({ host, port: opts.port ?? 8080 });
   const addr = app.server.address() as AddressInfo;
   log("debug", `http: listening on ${addr.address}:${addr.port}`);
   return {

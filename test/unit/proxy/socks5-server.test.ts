@@ -371,3 +371,39 @@ test("half-close the other way: the far side FINs first, the client keeps sendin
   await gotAll;
   assert.equal(received, "late data");
 });
+
+test("UDP ASSOCIATE with an announced client port: datagrams from any other port are dropped", async () => {
+  const mine = dgram.createSocket("udp4");
+  const other = dgram.createSocket("udp4");
+  await new Promise<void>((r) => mine.bind(0, "127.0.0.1", r));
+  await new Promise<void>((r) => other.bind(0, "127.0.0.1", r));
+  const myPort = mine.address().port;
+  const c = new RawClient(socks.port);
+  c.send(GREET);
+  await c.read(2);
+  c.send([5, 3, 0, 1, 127, 0, 0, 1, myPort >> 8, myPort & 0xff]);
+  const rep = await c.read(10);
+  assert.equal(rep[1], 0);
+  const relayPort = rep.readUInt16BE(8);
+  const query = dnsPacket.encode({ type: "query", id: 7, questions: [{ type: "A", name: "echo.test" }] });
+  const frame = SocksClient.createUDPFrame({ remoteHost: { host: "127.0.0.1", port: net.dnsPort }, data: query });
+  const dropsBefore = socks.stats.get("udp drop: not from the announced port");
+  const queriesBefore = net.dnsQueries;
+  other.send(frame, relayPort, "127.0.0.1");
+  const answer = new Promise<Buffer>((res) => mine.once("message", res));
+  // Send from the right port only after the wrong one has been seen and dropped.
+  for (let i = 0; i < 100 && socks.stats.get("udp drop: not from the announced port") === dropsBefore; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(socks.stats.get("udp drop: not from the announced port"), dropsBefore + 1);
+  mine.send(frame, relayPort, "127.0.0.1");
+  const parsed = SocksClient.parseUDPFrame(await answer);
+  assert.equal(dnsPacket.decode(parsed.data).id, 7);
+  assert.equal(net.dnsQueries - queriesBefore, 1);
+  // Closing the control connection ends the association: the relay port goes away.
+  const closedBefore = socks.stats.get("udp associations closed");
+  c.destroy();
+  await c.closed;
+  for (let i = 0; i < 100 && socks.stats.get("udp associations closed") === closedBefore; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(socks.stats.get("udp associations closed"), closedBefore + 1);
+  mine.close();
+  other.close();
+});
