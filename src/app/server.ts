@@ -93,12 +93,17 @@ export class Server extends EventEmitter {
 
   /** A serial line: open, answer one call, wait for the next (inittab respawn). */
   private async respawnLoop(served: ServedLine, log: Logger): Promise<void> {
+    let lastError = "";
     while (!this.stopping) {
       try {
         const opened = await (this.opts.openLine ?? ((s) => openLine(s.config, log)))(served);
+        lastError = "";
         await new Promise<void>((resolve) => this.answer(served, opened.link, opened, log, resolve));
       } catch (err) {
-        log("error", (err as Error).message);
+        // A device that stays away (an unplugged USB adapter) is reported once, not every second.
+        const message = (err as Error).message;
+        if (message !== lastError) log("error", `${message}; retrying every ${RESPAWN_DELAY_MS / 1000} s`);
+        lastError = message;
       }
       if (!this.stopping) await new Promise((r) => setTimeout(r, RESPAWN_DELAY_MS));
     }
