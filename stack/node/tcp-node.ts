@@ -129,6 +129,22 @@ export class NodeTcp implements SocketHost {
     this.layer.setForwarding(fn !== undefined, opts.maxInFlight);
   }
 
+  /**
+   * The stack is going away: every socket errors with ECONNRESET (a RST is
+   * queued for each connection), every server closes, the forwarder is
+   * dropped.
+   */
+  close(): void {
+    const sockets: TcpSocket[] = [];
+    for (const c of this.layer.connections()) if (c.user instanceof TcpSocket) sockets.push(c.user);
+    this.forwarder = undefined;
+    this.layer.setForwarding(false);
+    for (const server of [...this.servers.values()]) server.close();
+    this.layer.abortAll(this.now());
+    for (const s of sockets) s.destroy(tcpError("ECONNRESET", "read", s.remoteAddress, s.remotePort));
+    this.kick();
+  }
+
   /** Surface core events to sockets, servers and the forwarder. Cheap when there are none. */
   onCoreEvents(): void {
     let kicked = false;

@@ -339,6 +339,19 @@ export class TcpLayer implements TransportCore, ConnHost {
     }
   }
 
+  /** Tear everything down (stack closing): every connection gets a RST, listeners and pending forwards go. */
+  abortAll(now: Millis): void {
+    this.tick(now);
+    for (const c of [...this.connKeys.keys()]) {
+      c.error ??= "ECONNRESET";
+      c.abort(now);
+    }
+    for (const l of this.listeners.values()) l.closed = true;
+    this.listeners.clear();
+    for (const f of this.forwards.values()) f.settled = true;
+    this.forwards.clear();
+  }
+
   /** The next ICMP rejection for the IP layer to send. */
   pollIcmpReject(): TcpIcmpReject | undefined {
     return this.rejects.shift();

@@ -116,3 +116,26 @@ test("SackScoreboard: IsLost, pipe and NextSeg (RFC 6675)", () => {
   // blocks outside (una, max] are ignored (RFC 2018 §5 / RFC 5961 spirit)
   assert.equal(sb.update([{ left: 2000, right: 3000 }], 300, 1000), false);
 });
+
+test("ISS (RFC 6528): differs per 4-tuple, advances with the 4 µs clock, secret from the Rng", async () => {
+  const { IssGenerator } = await import("../../../stack/tcp/iss.js");
+  const g = new IssGenerator(new SeededRng(1));
+  const a = g.iss(1, 1000, 2, 80, 0);
+  const b = g.iss(1, 1001, 2, 80, 0);
+  assert.notEqual(a, b);
+  assert.equal(seqDiff(g.iss(1, 1000, 2, 80, 1), a), 250, "1 ms = 250 ticks of 4 µs");
+  const other = new IssGenerator(new SeededRng(2));
+  assert.notEqual(other.iss(1, 1000, 2, 80, 0), a, "another secret, another sequence space");
+});
+
+test("global buffer cap: connections beyond it get minimal buffers (counted)", async () => {
+  const { TcpLayer } = await import("../../../stack/tcp/tcp-layer.js");
+  const layer = new TcpLayer({ rng: new SeededRng(3), mtu: 1500, limits: { sendBuffer: 256 * 1024, recvBuffer: 256 * 1024, globalBufferCap: 1024 * 1024 } });
+  const conns = [0, 1, 2].map((i) => layer.connect({ localAddress: 1, host: 2, port: 80 + i }, 0));
+  assert.equal(conns[0].rcvBuf.capacity, 256 * 1024);
+  assert.equal(conns[1].rcvBuf.capacity, 256 * 1024);
+  assert.equal(conns[2].rcvBuf.capacity, 16 * 1024);
+  assert.equal(layer.stats()["tcp.buffer-cap-reduced"], 1);
+  conns[0].abort(0);
+  assert.equal(layer.stats()["tcp.buffer-reserved"], 2 * 256 * 1024 + 2 * 16 * 1024, "released on close");
+});

@@ -174,3 +174,24 @@ test("TcpForwarder: accept() completes the handshake; reject('rst') refuses; max
   c1.destroy();
   c3.destroy();
 });
+
+test("NodeTcp.close(): sockets error with ECONNRESET, the peer gets a RST, servers close", async () => {
+  const p = new NodePair(18);
+  const server = p.nb.listen(B, 84);
+  let srv: TcpSocket | undefined;
+  server.on("connection", (s: TcpSocket) => (srv = s));
+  const c = p.na.connect({ localAddress: A, host: B, port: 84 });
+  await p.until(() => srv !== undefined);
+  let cErr: NodeJS.ErrnoException | undefined;
+  let sErr: NodeJS.ErrnoException | undefined;
+  let serverClosed = false;
+  c.on("error", (e) => (cErr = e));
+  srv!.on("error", (e) => (sErr = e));
+  srv!.resume();
+  server.on("close", () => (serverClosed = true));
+  p.nb.close();
+  await p.until(() => cErr !== undefined && sErr !== undefined && serverClosed);
+  assert.equal(sErr?.code, "ECONNRESET");
+  assert.equal(cErr?.code, "ECONNRESET", "the RST reached the other side");
+  assert.equal(p.lb.stats()["tcp.connections"], 0);
+});
