@@ -237,6 +237,11 @@ export function createHttpProxy(net: LinkNet, opts: HttpProxyOptions = {}): Http
     const method = req.method ?? "GET";
     const hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
     const headers = forwardRequestHeaders(req.rawHeaders, url.host);
+    // A client that goes away abandons the upstream request too: no point filling a slow link for nobody.
+    const abort = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) abort.abort(Object.assign(new Error("client went away"), { code: "ECONNABORTED" }));
+    });
     let upstream;
     try {
       // Pooled keep-alive sockets belong to the link too: a down link fails the request here, not later.
@@ -246,8 +251,14 @@ export function createHttpProxy(net: LinkNet, opts: HttpProxyOptions = {}): Http
         method: method as "GET",
         headers,
         body: hasBody ? req : undefined,
+        signal: abort.signal,
       });
     } catch (err) {
+      if (abort.signal.aborted) {
+        stats.add("client went away");
+        log("debug", `http: ${method} ${url.href}: client went away`);
+        return;
+      }
       const status = statusForError(err);
       log("info", `http: ${method} ${url.href}: ${describeError(err)} -> ${status}`);
       fail(res, status, describeError(err));

@@ -197,3 +197,29 @@ test("error: unresolvable name -> 502; timeout -> 504; link down for good -> 502
   assert.match(d.stdout, /ENETDOWN/);
   await assertServes();
 });
+
+test("a client that goes away abandons the upstream request", async () => {
+  const http = await import("node:http");
+  let upstreamClosed!: () => void;
+  const closed = new Promise<void>((r) => (upstreamClosed = r));
+  let arrived!: () => void;
+  const gotRequest = new Promise<void>((r) => (arrived = r));
+  const slow = http.createServer((req) => {
+    arrived();
+    req.socket.on("close", upstreamClosed); // never answers
+  });
+  await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+  const port = (slow.address() as nodeNet.AddressInfo).port;
+  try {
+    const c = new RawClient(web.port);
+    c.send(`GET http://127.0.0.1:${port}/slow HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await gotRequest;
+    c.destroy();
+    await closed;
+    for (let i = 0; i < 100 && web.proxy.stats.get("client went away") === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(web.proxy.stats.get("client went away"), 1);
+  } finally {
+    slow.close();
+  }
+  await assertServes();
+});
