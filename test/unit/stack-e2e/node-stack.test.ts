@@ -7,6 +7,7 @@ import { NodeStack, StackUsageError, type TcpSocket } from "../../../stack/node/
 import { SeededRng } from "../../../stack/util/rng.js";
 import { ManualClock } from "../../../stack/util/time.js";
 import { joinStacks } from "./memory-link.js";
+import type { LinkServer, LinkSocket, LinkUdpSocket } from "../../../proxy/link-net.js";
 
 const CLIENT = "10.200.4.2";
 const SERVER = "10.200.4.1";
@@ -245,4 +246,17 @@ test("close(): open TCP sockets close (no error event) and the peer sees a reset
   } finally {
     p.close();
   }
+});
+
+test("NodeStack's sockets satisfy the proxies' LinkNet shapes (compile-time check, plus a runtime sanity check)", () => {
+  const s = new NodeStack({ address: CLIENT, rng: new SeededRng(11), clock: new ManualClock() });
+  const u: LinkUdpSocket = s.udpSocket();
+  const srv: LinkServer = s.listen(0);
+  const c: LinkSocket = s.connect({ host: SERVER, port: 1 });
+  c.on("error", () => {});
+  assert.equal(typeof u.port, "number");
+  assert.ok(srv.port >= 0);
+  u.close();
+  srv.close();
+  s.close();
 });

@@ -152,3 +152,25 @@ test("frag-needed carries the next-hop MTU (RFC 1191)", () => {
   assert.ok(m.ok);
   assert.deepEqual(m.value.kind === "dest-unreachable" && [m.value.code, m.value.mtu], [4, 1400]);
 });
+
+test("IPv4 options are skipped: IHL 6 moves the payload, the checksum covers the options", () => {
+  const base = KERNEL_UDP;
+  const withOpts = new Uint8Array(base.length + 4);
+  withOpts.set(base.subarray(0, 20));
+  withOpts.set([0x01, 0x01, 0x01, 0x00], 20); // NOP NOP NOP EOL
+  withOpts.set(base.subarray(20), 24);
+  withOpts[0] = 0x46;
+  const tl = withOpts.length;
+  withOpts[2] = tl >> 8;
+  withOpts[3] = tl & 0xff;
+  withOpts[10] = 0;
+  withOpts[11] = 0;
+  const c = internetChecksum(withOpts.subarray(0, 24));
+  withOpts[10] = c >> 8;
+  withOpts[11] = c & 0xff;
+  const r = parseIpv4(withOpts);
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(r.value.packet.headerLength, 24);
+  assert.deepEqual(r.value.payload, base.subarray(20));
+  assert.ok(parseUdp(r.value.payload, KERNEL, US).ok);
+});
