@@ -46,12 +46,6 @@ if command -v flock >/dev/null; then
   flock 9
 fi
 
-# A download cut short leaves a broken .deb: drop it so it is fetched again.
-for f in "$DEBS"/*.deb; do
-  [ -e "$f" ] || continue
-  dpkg-deb -I "$f" >/dev/null 2>&1 || { echo "build-initramfs: removing broken $f" >&2; rm -f "$f"; }
-done
-
 # newest cached .deb of package $1, or nothing
 cached_deb() { ls -1 "$DEBS/$1"_*.deb 2>/dev/null | sort -V | tail -n 1 || true; }
 
@@ -65,34 +59,45 @@ download() {
   fi
 }
 
-# --- the kernel: the concrete linux-image-X.Y.Z-N-amd64 behind the meta package
-KDEB=$(ls -1 "$DEBS"/linux-image-[0-9]*-amd64_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
-if [ -z "$KDEB" ]; then
-  KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-  [ -n "$KPKG" ] || die "cannot resolve linux-image-amd64 (apt lists missing? run: sudo bash .ci/interop-setup.sh)"
-  download "$KPKG"
-  KDEB=$(ls -1 "$DEBS"/linux-image-[0-9]*-amd64_*.deb | sort -V | tail -n 1)
-fi
+# Sets KDEB, DEBFILES (kernel first), KEY and OUT, downloading what is not cached.
+resolve_inputs() {
+  # the kernel: the concrete linux-image-X.Y.Z-N-amd64 behind the meta package
+  KDEB=$(ls -1 "$DEBS"/linux-image-[0-9]*-amd64_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$KDEB" ]; then
+    local kpkg
+    kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    [ -n "$kpkg" ] || die "cannot resolve linux-image-amd64 (apt lists missing? run: sudo bash .ci/interop-setup.sh)"
+    download "$kpkg"
+    KDEB=$(ls -1 "$DEBS"/linux-image-[0-9]*-amd64_*.deb | sort -V | tail -n 1)
+  fi
+  local missing=() p f
+  for p in "${PKGS[@]}"; do
+    [ -n "$(cached_deb "$p")" ] || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then download "${missing[@]}"; fi
+  DEBFILES=("$KDEB")
+  for p in "${PKGS[@]}"; do DEBFILES+=("$(cached_deb "$p")"); done
+  # cache key: every input's content (a .deb's name carries its version)
+  KEY=$( {
+    for f in "${DEBFILES[@]}"; do basename "$f"; done
+    sha256sum "$BUSYBOX" | cut -d' ' -f1
+    sha256sum "${BASH_SOURCE[0]}" "$HERE"/guest/* | cut -d' ' -f1
+  } | sha256sum | cut -c1-16)
+  OUT=$WORK/guest-$KEY
+}
 
-missing=()
-for p in "${PKGS[@]}"; do
-  [ -n "$(cached_deb "$p")" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then download "${missing[@]}"; fi
-DEBFILES=("$KDEB")
-for p in "${PKGS[@]}"; do DEBFILES+=("$(cached_deb "$p")"); done
-
-# --- cache key: every input's content
-KEY=$( {
-  for f in "${DEBFILES[@]}"; do basename "$f"; done
-  sha256sum "$BUSYBOX" | cut -d' ' -f1
-  sha256sum "${BASH_SOURCE[0]}" "$HERE"/guest/* | cut -d' ' -f1
-} | sha256sum | cut -c1-16)
-OUT=$WORK/guest-$KEY
+resolve_inputs
 if [ -f "$OUT/initramfs.cpio" ] && [ -f "$OUT/vmlinux" ]; then
   echo "OUT=$OUT"
   exit 0
 fi
+
+# A download cut short leaves a broken .deb: drop it, fetch it again.
+broken=0
+for f in "${DEBFILES[@]}"; do
+  dpkg-deb -I "$f" >/dev/null 2>&1 || { echo "build-initramfs: removing broken $f" >&2; rm -f "$f"; broken=1; }
+done
+if [ "$broken" = 1 ]; then resolve_inputs; fi
 
 STAGE=$(mktemp -d "$WORK/stage.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
