@@ -264,6 +264,11 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
     this.got = { method: -1 };
     this.his = { method: -1 };
     this.fsm = new Fsm("CCP", this);
+    for (const [k, v] of Object.entries(config.deflate ?? {})) {
+      if (v !== 0 && (!Number.isInteger(v) || v < DEFLATE_MIN_WORKS || v > DEFLATE_MAX_SIZE)) {
+        throw new RangeError(`deflate ${k} window ${v}: must be 0 or ${DEFLATE_MIN_WORKS} .. ${DEFLATE_MAX_SIZE} (use parseDeflateOption for pppd's 'deflate' values)`);
+      }
+    }
     const d = config.enabled ? config.deflate : undefined;
     this.allowSize = d?.tx ?? 0;
     this.allowDraft = config.deflateDraft ?? true;

@@ -254,6 +254,11 @@ test("pppd 'deflate' option values", () => {
   assert.throws(() => parseDeflateOption("x"), /invalid parameter 'x' for deflate option/);
 });
 
+test("a window pppd would not use is a usage error at construction, not a surprise on the wire", () => {
+  assert.throws(() => side("a", { enabled: true, deflate: { rx: 8, tx: 15 } }), /deflate rx window 8: must be 0 or 9 \.\. 15/);
+  assert.throws(() => side("a", { enabled: true, deflate: { rx: 15, tx: 16 } }), RangeError);
+});
+
 test("deflate 0,15: we ask for nothing (silent) but compress for a peer that asks", () => {
   const a = side("a", { enabled: true, deflate: { rx: 0, tx: 15 } });
   const b = side("b", defaultCcpConfig());
