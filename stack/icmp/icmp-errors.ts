@@ -20,7 +20,8 @@ export const ICMP_QUOTE_MAX = ICMP_ERROR_MAX_DATAGRAM - 20 - 8;
  */
 export function icmpErrorForbidden(original: Uint8Array): string | undefined {
   const p = new Ipv4Packet(original);
-  if (p.check(false)) return "malformed";
+  // The original may be cut short (a quote of a fragment): only its header must be whole.
+  if (original.length < 20 || p.version !== 4 || p.headerLength < 20 || p.headerLength > original.length) return "malformed";
   if (p.fragmentOffset !== 0) return "non-initial-fragment";
   const dst = p.dst;
   const src = p.src;

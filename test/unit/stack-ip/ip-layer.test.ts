@@ -265,3 +265,30 @@ test("icmpErrorForbidden: the RFC 1122 §3.2.2 cases", async () => {
   assert.equal(icmpErrorForbidden(udpDatagram(0, B, 1, 2, pattern(4))), "bad-source");
   assert.equal(icmpErrorForbidden(datagram(pattern(16), { offset: 8 })), "non-initial-fragment");
 });
+
+test("reassembly timeout: after 30 s the sender gets Time Exceeded code 1 quoting the first fragment (RFC 792)", async () => {
+  const { fragment, udpSegment } = await import("./helpers.js");
+  const ip = new IpLayer({ rng: new SeededRng(1), address: B });
+  ip.udp.bind(9);
+  const seg = udpSegment(A, B, 1000, 9, pattern(3000));
+  const frags = fragment(seg, 1480, { src: A, dst: B, protocol: 17, ident: 77 });
+  ip.handleInput(frags[0], 0);
+  ip.handleInput(frags[2], 0);
+  assert.equal(ip.pollTimeout(), 30_000);
+  ip.handleTimeout(29_999);
+  assert.equal(drain(ip).length, 0);
+  ip.handleTimeout(30_000);
+  const out = drain(ip);
+  assert.equal(out.length, 1);
+  const { ip: h, icmp } = icmpOf(out[0]);
+  assert.equal(h.dst, A);
+  assert.equal(icmp.kind, "time-exceeded");
+  if (icmp.kind !== "time-exceeded") return;
+  assert.equal(icmp.code, 1);
+  assert.deepEqual(icmp.quoted.subarray(20, 28), seg.subarray(0, 8), "the first fragment's UDP header is quoted");
+  assert.equal(ip.stats()["ip.drop.frag-timeout"], 1);
+  // Only the non-initial fragments arrived: silently dropped, no ICMP.
+  ip.handleInput(frags[1], 40_000);
+  ip.handleTimeout(70_000);
+  assert.equal(drain(ip).length, 0);
+});
