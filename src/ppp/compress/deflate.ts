@@ -153,8 +153,9 @@ export class DeflateCompressor {
     const olen = s.next_out - SYNC_TAIL.length;
     const ok = r === Z_OK && s.avail_in === 0 && s.avail_out > 0 && endsWithSyncTail(out, s.next_out);
     if (!ok) {
-      // Cannot happen with the room given; the stream state is unknown, so start afresh and tell no one:
-      // the peer will see a sequence gap and ask for a reset.
+      // Cannot happen with the room given. The stream state is unknown, so empty our history. That is
+      // safe without telling the peer: with an empty history we emit no back-reference into data the
+      // peer holds and we do not, so its older history is simply never used.
       zdeflate.deflateReset(s);
     }
     // z_compress: olen (4-byte PPP header + 2 + deflated) < isize (4-byte PPP header + data).
