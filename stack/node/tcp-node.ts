@@ -181,7 +181,16 @@ export class NodeTcp implements SocketHost {
       dst: formatIp4(f.dst),
       dstPort: f.dstPort,
       accept: () => {
-        const conn = this.layer.acceptForward(f, this.now());
+        let conn: TcpConnection;
+        try {
+          conn = this.layer.acceptForward(f, this.now());
+        } catch (e) {
+          // settled meanwhile: hand back a socket that fails, never throw into the caller
+          const s = new TcpSocket(this, undefined, { connecting: true, emitConnect: true });
+          const code = (e as NodeJS.ErrnoException).code ?? "ECONNABORTED";
+          process.nextTick(() => s.destroy(tcpError(code, "accept", formatIp4(f.src), f.srcPort)));
+          return s;
+        }
         const s = new TcpSocket(this, conn, { connecting: true, emitConnect: true });
         this.kick();
         return s;

@@ -39,7 +39,11 @@ export interface TcpLimits {
   challengeAcksPerSecond: number;
   /** Distinct out-of-order islands kept per connection. */
   maxOooRanges: number;
-  /** A forwarder request not answered in this long is dropped. */
+  /**
+   * A forwarder request not answered in this long stops absorbing the peer's
+   * SYN retransmissions (a later SYN makes a new request). It can still be
+   * accepted afterwards. Linux clients retry a SYN for about 127 s.
+   */
   forwardTimeout: Millis;
 }
 
@@ -62,5 +66,5 @@ export const defaultTcpLimits: TcpLimits = {
   keepCount: 9,
   challengeAcksPerSecond: 100,
   maxOooRanges: 64,
-  forwardTimeout: 30_000,
+  forwardTimeout: 120_000,
 };

@@ -59,6 +59,8 @@ export interface TcpForwardPending {
   readonly segment: Uint8Array;
   readonly createdAt: Millis;
   settled: boolean;
+  /** Expired unanswered (see TcpLimits.forwardTimeout); still acceptable. */
+  expired?: boolean;
 }
 
 /**
@@ -241,6 +243,7 @@ export class TcpLayer implements TransportCore, ConnHost {
       if (now - f.createdAt >= this.limits.forwardTimeout) {
         this.forwards.delete(k);
         f.settled = true;
+        f.expired = true;
         this.count("tcp.forward.expired");
       }
     }
@@ -316,9 +319,13 @@ export class TcpLayer implements TransportCore, ConnHost {
   /** Accept a forwarded SYN: SYN-ACK now; returns the connection (SYN-RECEIVED). */
   acceptForward(f: TcpForwardPending, now: Millis): TcpConnection {
     this.tick(now);
-    if (f.settled) throw Object.assign(new Error("forward request already settled"), { code: "ERR_INVALID_STATE" });
+    const k = key(f.dst, f.dstPort, f.src, f.srcPort);
+    // an expired request may still be accepted, unless the tuple has moved on meanwhile
+    if (f.settled && (!f.expired || this.conns.has(k))) {
+      throw Object.assign(new Error("forward request already settled"), { code: "ECONNABORTED" });
+    }
     f.settled = true;
-    this.forwards.delete(key(f.dst, f.dstPort, f.src, f.srcPort));
+    if (this.forwards.get(k) === f) this.forwards.delete(k);
     const conn = this.newConnection(f.dst, f.dstPort, f.src, f.srcPort, now);
     conn.openPassive(f.syn, now);
     this.halfOpen.add(conn);
@@ -331,7 +338,8 @@ export class TcpLayer implements TransportCore, ConnHost {
     this.tick(now);
     if (f.settled) return;
     f.settled = true;
-    this.forwards.delete(key(f.dst, f.dstPort, f.src, f.srcPort));
+    const k = key(f.dst, f.dstPort, f.src, f.srcPort);
+    if (this.forwards.get(k) === f) this.forwards.delete(k);
     this.count(`tcp.forward.reject-${how}`);
     if (how === "rst") this.sendResetFor(f.src, f.dst, f.syn);
     else if (how !== "silent") {

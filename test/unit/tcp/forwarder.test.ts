@@ -50,6 +50,18 @@ test("forwarder: maxInFlight pending SYNs, then new ones are dropped and counted
   assert.equal(forwards(p).length, 1, "room again after expiry");
 });
 
+test("forwarder: an expired request can still be accepted; a settled one throws ECONNABORTED", () => {
+  const p = new RawPeer(FAR, B, { limits: { forwardTimeout: 1000 } });
+  p.layer.setForwarding(true);
+  p.deliver({ srcPort: 6000, dstPort: 80, seq: 1, flags: SYN });
+  const [r] = forwards(p);
+  p.advance(1000);
+  const conn = p.layer.acceptForward(r, p.now);
+  assert.equal(p.drain()[0].flags, SYN | ACK);
+  assert.equal(conn.state, "SynReceived");
+  assert.throws(() => p.layer.acceptForward(r, p.now), { code: "ECONNABORTED" });
+});
+
 test("forwarder: reject with ICMP queues a rejection for the IP layer; 'rst' answers RST,ACK; 'silent' sends nothing", () => {
   const p = new RawPeer(FAR, B);
   p.layer.setForwarding(true);
