@@ -1,6 +1,6 @@
 /**
  * IPCP (RFC 1332, RFC 1877) on top of the shared automaton: IP-Address,
- * IP-Compression-Protocol (VJ, always rejected: no VJ engine yet), Primary and
+ * IP-Compression-Protocol (VJ when `vj`; codec and pppd's rules in vj.ts), Primary and
  * Secondary DNS (129/131) and WINS (130/132, rejected). Semantics as pppd's
  * ipcp.c: `local:remote` addresses, the answering side Naks the peer's
  * 0.0.0.0 with its remote address and hands out ms-dns; the calling side
@@ -11,27 +11,26 @@ import { formatIp4, readIp4, type Ip4 } from "../../stack/util/addr.js";
 import type { SessionConfig } from "./session-config.js";
 import { CONFACK, CONFNAK, CONFREJ, Fsm, type FsmCallbacks, type ReqVerdict } from "./fsm.js";
 import {
-  OptionProtocol, concatOptions, encodeOption, hexBytes, parseOptions, u16, u32, type OptionSpec, type OptionTable,
+  OptionProtocol, concatOptions, encodeOption, parseOptions, u32, type OptionSpec, type OptionTable,
 } from "./options.js";
+import { MAX_STATES, PROTO_VJC_COMP, vjCheck, vjNak, vjOption, type VjAllow, type VjOptionValue } from "./vj.js";
 import { addressAllowed } from "./addr-policy.js";
 
 /** RFC 1332 §3 / RFC 1877 §1 option types. */
 export const CI_ADDRS = 1;
-export const CI_COMPRESSTYPE = 2;
 export const CI_ADDR = 3;
 export const CI_MS_DNS1 = 129;
 export const CI_MS_WINS1 = 130;
 export const CI_MS_DNS2 = 131;
 export const CI_MS_WINS2 = 132;
-/** RFC 1332 §4 Van Jacobson compressed TCP/IP (and the old value). */
-export const IPCP_VJ_COMP = 0x002d;
-export const IPCP_VJ_COMP_OLD = 0x0037;
 /** pppd's fallback remote address when none is known. */
 export const DEFAULT_REMOTE = 0x0a404040; // 10.64.64.64
 
 /** pppd's IPCP option set (undefined = not negotiated). */
 export interface IpcpOptions {
   addr?: Ip4;
+  /** IP-Compression-Protocol (VJ): in got, what the peer will send us; in his, what we send it. */
+  vj?: VjOptionValue;
   dns1?: Ip4;
   dns2?: Ip4;
 }
@@ -45,6 +44,8 @@ interface IpcpCtx {
   msDns: readonly Ip4[];
   /** Addresses the authenticated peer may use (pppd secrets IP column); undefined = any. */
   allowedRemote: string[] | undefined;
+  /** What VJ the peer may ask us for (pppd `novj`; 16 slots and slot-id compression, pppd's defaults). */
+  vjAllow: VjAllow;
 }
 
 const ipText = (d: Uint8Array): string => formatIp4(readIp4(d, 0));
@@ -84,16 +85,18 @@ export const IPCP_OPTIONS: OptionTable<IpcpOptions, IpcpCtx> = [
     set: () => {},
   },
   {
-    type: CI_COMPRESSTYPE, name: "compress", decode: (d) => d, encode: (v: Uint8Array) => v,
-    print: (d) => {
-      if (d.length < 2) return undefined;
-      const p = u16.decode(d.subarray(0, 2))!;
-      const name = p === IPCP_VJ_COMP ? "VJ" : p === IPCP_VJ_COMP_OLD ? "old-VJ" : "0x" + p.toString(16);
-      return `compress ${name}${hexBytes(d.subarray(2))}`;
+    ...vjOption,
+    get: (o) => o.vj,
+    set: (o, v) => (o.vj = v),
+    // pppd ipcp_reqci CI_COMPRESSTYPE: the peer asks us to compress what we send it
+    check: (v: VjOptionValue, c, his) => {
+      const r = vjCheck(v, c.vjAllow);
+      if (r.kind !== "ack") return r;
+      his.vj = r.his;
+      return { kind: "ack" };
     },
-    get: () => undefined,
-    set: () => {},
-    // no check: VJ is always rejected until a VJ engine exists (pppd `novj` behaviour)
+    // pppd ipcp_nakci CI_COMPRESSTYPE; ignored when we were not asking
+    nak: (v: VjOptionValue, t, _c, asRej) => ((t.vj = asRej || !t.vj ? undefined : vjNak(v, t.vj)), true),
   },
   {
     type: CI_ADDR, name: "addr", ...u32,
@@ -137,9 +140,11 @@ export class Ipcp extends OptionProtocol<IpcpOptions, IpcpCtx> implements FsmCal
   acceptLocal: boolean;
   msDns: readonly Ip4[];
   allowedRemote: string[] | undefined;
+  vjAllow: VjAllow;
 
   constructor(private readonly config: SessionConfig, private readonly hooks: IpcpHooks) {
     super(IPCP_OPTIONS);
+    this.vjAllow = { enabled: config.vj, maxSlotId: MAX_STATES - 1, compSlotId: true };
     this.fsm = new Fsm("IPCP", this);
     this.hisAddr = config.remoteIp ?? 0;
     // pppd ipcp_check_options: no address given means we take the peer's.
@@ -152,6 +157,7 @@ export class Ipcp extends OptionProtocol<IpcpOptions, IpcpCtx> implements FsmCal
     const c = this.config;
     this.want = {
       addr: c.localIp ?? 0,
+      vj: c.vj ? { protocol: PROTO_VJC_COMP, maxSlotId: this.vjAllow.maxSlotId, compSlotId: this.vjAllow.compSlotId } : undefined,
       dns1: c.usePeerDns ? 0 : undefined,
       dns2: c.usePeerDns ? 0 : undefined,
     };

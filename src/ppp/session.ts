@@ -5,7 +5,8 @@
  * ip-up/ip-down, IP datagrams, dead), one deadline (`pollTimeout`).
  *
  * It owns the HDLC framing, the DCC handshake, LCP, the authentication
- * machines of both directions and IPCP, and gates protocols by RFC 1661 §3
+ * machines of both directions, IPCP and VJ header compression (vj.ts: IP ->
+ * VJ on transmit, VJ -> IP on receive), and gates protocols by RFC 1661 §3
  * phase as pppd's main.c does: only LCP before Authenticate, LCP and
  * authentication in Authenticate, NCPs in Network; protocols we do not run
  * are Protocol-Rejected in Network phase.
@@ -24,6 +25,7 @@ import { Lcp, authMethodOf, DEFAULT_MRU } from "./lcp.js";
 import { Ipcp } from "./ipcp.js";
 import { addressAllowed } from "./addr-policy.js";
 import { DccAnswerer, DccCaller } from "./dcc.js";
+import { PROTO_VJC_COMP, PROTO_VJC_UNCOMP, VjCompressor, VjDecompressor } from "./vj.js";
 import { debugLine } from "./printer.js";
 import { PPP_CHAP, PPP_IP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_LONG_NAMES } from "./protocol-numbers.js";
 import { hx } from "./options.js";
@@ -68,6 +70,11 @@ export class PppSession {
   private decoder: HdlcDecoder;
   readonly lcp: Lcp;
   readonly ipcp: Ipcp;
+  /** VJ from IPCP up to IPCP down: compress what the peer agreed to take (his), decompress what we asked for (got). */
+  private vjTx: VjCompressor | undefined;
+  private vjRx: VjDecompressor | undefined;
+  /** Framing errors seen so far; a new one means a frame was lost: toss the VJ receiver (kernel slhc_toss). */
+  private rxErrors = 0;
   private authenticator: AuthMachine | undefined;
   private authPeer: AuthMachine | undefined;
   private authenticatorDone = false;
@@ -128,6 +135,7 @@ export class PppSession {
     const c = this.config;
     this.decoder = new HdlcDecoder(c.mru);
     this.stats.hdlc = this.decoder.counters;
+    this.rxErrors = 0;
     this.encoder.reset();
     this.sawFrame = false;
     this.deadReason = "";
@@ -182,6 +190,7 @@ export class PppSession {
       this.lcp.fsm.lowerUp(now);
     }
     this.decoder.input(bytes, (f) => this.receiveFrame(f, now));
+    this.noteFramingErrors();
     this.flush(now);
   }
 
@@ -223,7 +232,8 @@ export class PppSession {
     if (!this.ipUp) return this.drop("tx-ip-not-up");
     if (packet.length > this.mtu) return this.drop("tx-ip-too-big");
     this.stats.txIpPackets++;
-    this.sendFrame(PPP_IP, packet);
+    const { proto, packet: out } = this.vjTx ? this.vjTx.compress(packet) : { proto: PPP_IP, packet };
+    this.sendFrame(proto, out);
     this.flush(now);
     return true;
   }
@@ -236,9 +246,17 @@ export class PppSession {
   // --- receive path -----------------------------------------------------------
 
   private receiveFrame(frame: HdlcFrame, now: Millis): void {
-    const { protocol, info } = frame;
+    let { protocol, info } = frame;
     this.sawFrame = true;
     this.stats.rxFrames++;
+    this.noteFramingErrors();
+    if (protocol === PROTO_VJC_COMP || protocol === PROTO_VJC_UNCOMP) {
+      if (!this.vjRx) return void this.drop("rx-vj-not-negotiated");
+      const ip = this.vjRx.decompress(protocol, info);
+      if (!ip) return void this.drop("rx-vj-error");
+      protocol = PPP_IP;
+      info = ip;
+    }
     if (protocol === PPP_IP) {
       if (!this.ipUp) this.drop("rx-ip-not-up");
       else {
@@ -278,6 +296,15 @@ export class PppSession {
         this.drop("protocol-rejected");
         this.lcp.protocolReject(protocol, info);
     }
+  }
+
+  /** A frame was lost to a framing error since the last look: the VJ receiver must wait for a refresh. */
+  private noteFramingErrors(): void {
+    const c = this.decoder.counters;
+    const errors = c.badFcs + c.aborted + c.oversize + c.runt + c.badHeader;
+    if (errors === this.rxErrors) return;
+    this.rxErrors = errors;
+    this.vjRx?.toss();
   }
 
   /** pppd main.c: non-LCP packets before the right phase are silently discarded. */
@@ -447,6 +474,10 @@ export class PppSession {
     this.log("info", `remote IP address ${formatIp4(remote)}`);
     if (this.ipcp.got.dns1) this.log("info", `primary   DNS address ${formatIp4(this.ipcp.got.dns1)}`);
     if (this.ipcp.got.dns2) this.log("info", `secondary DNS address ${formatIp4(this.ipcp.got.dns2)}`);
+    // pppd ipcp_up -> sifvjcomp: compress as the peer asked, decompress as we asked.
+    const { got, his } = this.ipcp;
+    this.vjTx = his.vj ? new VjCompressor(his.vj.maxSlotId ?? 15, his.vj.compSlotId ?? true) : undefined;
+    this.vjRx = got.vj ? new VjDecompressor(got.vj.maxSlotId ?? 15) : undefined;
     this.ipUp = true;
     this.events.push({ type: "ip-up", local, remote, dns, mtu: this.mtu, peerName: this.peerName });
   }
@@ -454,6 +485,8 @@ export class PppSession {
   private ipcpDown(): void {
     if (!this.ipUp) return;
     this.ipUp = false;
+    this.vjTx = undefined;
+    this.vjRx = undefined;
     this.events.push({ type: "ip-down" });
   }
 
@@ -489,7 +522,8 @@ export class PppSession {
   }
 
   private sendFrame(protocol: number, info: Uint8Array): void {
-    if (this.config.debug && protocol !== PPP_IP) this.log("debug", debugLine("sent", protocol, info, this.describeAuth));
+    // pppd sees (and prints) only control protocols (0x8000 and up); data stays in the kernel.
+    if (this.config.debug && protocol >= 0x8000) this.log("debug", debugLine("sent", protocol, info, this.describeAuth));
     this.stats.txFrames++;
     this.queueRaw(this.encoder.encode(protocol, info));
   }
