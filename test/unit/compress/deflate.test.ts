@@ -15,6 +15,12 @@ import {
 import { VjCompressor, VjDecompressor } from "../../../src/ppp/vj.js";
 import { HdlcEncoder } from "../../../src/ppp/hdlc.js";
 import { ACK, PSH, hex, tcpPacket } from "./tcpip.js";
+import ZStream from "pako/lib/zlib/zstream.js";
+import zinflate from "pako/lib/zlib/inflate.js";
+
+/** pako's inflate modes (zlib inflate.h): waiting for a block type; inside a stored block's header. */
+const TYPE = 16191;
+const STORED = 16193;
 
 /** The fox file: `printf "%06d the quick brown fox jumps over the lazy dog\n"` lines, cut at 262,144 bytes. */
 export function foxFile(size = 262144): Uint8Array {
@@ -89,6 +95,33 @@ test("wire format: sequence number + raw deflate ending in the sync-flush block 
   }
   const out = zlib.inflateRawSync(Buffer.concat(parts), { finishFlush: zlib.constants.Z_SYNC_FLUSH, windowBits: 15 });
   assert.equal(out.toString("hex"), Buffer.from(plain).toString("hex"));
+});
+
+test("the Linux receiver's condition (zlib_inflateSyncPacket): each packet ends inside a stored block header, no bits held", () => {
+  // The kernel inflates a packet with Z_PACKET_FLUSH and accepts it only if inflate then sits in STORED
+  // with no bits left (the 3 type bits read, byte-aligned); it then moves to TYPE for the next packet.
+  const rng = new SeededRng(6);
+  const c = new DeflateCompressor(15);
+  const strm = new ZStream();
+  assert.equal(zinflate.inflateInit2(strm, -15), 0);
+  const state = (): { mode: number; bits: number } => strm.state as { mode: number; bits: number };
+  for (let i = 0; i < 40; i++) {
+    const data = textish(rng, 50 + rng.below(1400));
+    const r = c.compress(0x21, data);
+    assert.equal(r.proto, PPP_COMP);
+    const out = new Uint8Array(2000);
+    strm.input = r.packet.subarray(2);
+    strm.next_in = 0;
+    strm.avail_in = r.packet.length - 2;
+    strm.output = out;
+    strm.next_out = 0;
+    strm.avail_out = out.length;
+    zinflate.inflate(strm, 2);
+    assert.equal(strm.avail_in, 0);
+    assert.deepEqual(state().mode === STORED && state().bits === 0, true, `packet ${i}: mode ${state().mode} bits ${state().bits}`);
+    assert.equal(hex(out.subarray(0, strm.next_out)), hex(Uint8Array.of(0x21, ...data)), `packet ${i}`);
+    (strm.state as { mode: number }).mode = TYPE; // what zlib_inflateSyncPacket does
+  }
 });
 
 test("decoding what a zlib sync-flush compressor (the kernel's format) sends, 2-byte protocol included", () => {
