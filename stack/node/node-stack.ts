@@ -144,7 +144,8 @@ export class NodeStack extends EventEmitter {
     }
     this.counters.rxPackets++;
     this.counters.rxBytes += packet.length;
-    this.inbox.push(packet);
+    // Re-entrant call (from inside our own output()): processed after this call returns, so keep a copy.
+    this.inbox.push(this.pumping ? packet.slice() : packet);
     this.pump();
   }
 
