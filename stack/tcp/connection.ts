@@ -441,7 +441,7 @@ export class TcpConnection extends TcpTcb {
       this.onDupAck(now);
     }
     // window update (RFC 9293 §3.10.7.4: SND.WL1 / SND.WL2)
-    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
+    if (seqGe(ack, this.sndUna) && (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack)))) {
       const opened = wnd > this.sndWnd;
       this.sndWnd = wnd;
       this.sndWl1 = seg.seq;
