@@ -1,7 +1,8 @@
 /**
  * test/interop/ppproxy-process.ts — runs the ppproxy CLI (bin/ppproxy.ts) as
  * a child process for the interop tests, with its output captured in a
- * LogWatch and the process always killed (stop(), process exit).
+ * LogWatch and the process always killed (stop(), process exit, and the
+ * parent-death signal via util-linux setpriv when present).
  *
  * Test-side helper only.
  */
@@ -31,6 +32,7 @@ export interface PpproxyProcess {
   stop(): Promise<void>;
 }
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const live = new Set<ChildProcess>();
 let hooked = false;
 
@@ -51,7 +53,10 @@ export async function removeDir(dir: string): Promise<void> {
 
 /** Starts `node --import tsx bin/ppproxy.ts ...args` in the repo root; stdout and stderr both go to output(). */
 export function startPpproxy(args: string[], label = 'ppproxy'): PpproxyProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const node = [process.execPath, '--import', 'tsx', CLI, ...args];
+  // as for QEMU: the kernel kills ppproxy if this test process dies, even by SIGKILL
+  const argv = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...node] : node;
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

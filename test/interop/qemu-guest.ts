@@ -140,9 +140,10 @@ export async function interopAvailable(): Promise<{ ok: true } | { ok: false; wh
 export async function interopSkip(): Promise<string | false> {
   const a = await interopAvailable();
   if (a.ok) return false;
-  const msg = `INTEROP TESTS SKIPPED: ${a.why}`;
-  if (process.env.PPPROXY_INTEROP_REQUIRED === '1') throw new Error(msg);
-  process.stderr.write(`\n*** ${msg} ***\n\n`);
+  if (process.env.PPPROXY_INTEROP_REQUIRED === '1') {
+    throw new Error(`INTEROP TESTS CANNOT RUN (PPPROXY_INTEROP_REQUIRED=1): ${a.why}`);
+  }
+  process.stderr.write(`\n*** INTEROP TESTS SKIPPED: ${a.why} ***\n\n`);
   return a.why;
 }
 
