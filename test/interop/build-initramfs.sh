@@ -175,8 +175,8 @@ echo 'root:x:0:0:root:/root:/bin/sh' > "$R/etc/passwd"
 echo 'root:x:0:' > "$R/etc/group"
 printf '127.0.0.1 localhost\n' > "$R/etc/hosts"
 
-# Uncompressed on purpose: under TCG the kernel copies it faster than it would
-# inflate it, and the harness appends the scenario cpio to it as is.
+# Uncompressed on purpose: the guest's kernel has nothing to inflate, and the
+# harness appends the scenario cpio to it as is.
 (cd "$R" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --quiet) > "$STAGE/initramfs.cpio"
 
 mkdir -p "$STAGE/out"
