@@ -8,11 +8,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { A, B, Pair, type LinkFaults } from "./harness.js";
 import { BulkApp } from "./bulk-app.js";
+import type { TcpConnection } from "../../../stack/tcp/connection.js";
 
 const SEEDS = Number(process.env.TCP_SEEDS ?? 12);
 const SIZE = Number(process.env.TCP_MIB ?? 10) * 1024 * 1024;
 
-function transfer(seed: number, faults: LinkFaults, congestion: "reno" | "cubic", size = SIZE): Pair {
+function transfer(seed: number, faults: LinkFaults, congestion: "reno" | "cubic", size = SIZE): Pair & { client: TcpConnection } {
   const p = new Pair(seed, faults, { congestion });
   p.b.listen(B, 80);
   const ca = p.a.connect({ localAddress: A, host: B, port: 80 }, p.now);
@@ -33,7 +34,7 @@ function transfer(seed: number, faults: LinkFaults, congestion: "reno" | "cubic"
   assert.ok(ok, `did not finish: ${why}`);
   assert.equal(appB.recvHash.digest("hex"), BulkApp.expected(size, 0), `A->B corrupted: ${why}`);
   assert.equal(appA.recvHash.digest("hex"), BulkApp.expected(size, 777), `B->A corrupted: ${why}`);
-  return p;
+  return Object.assign(p, { client: ca });
 }
 
 test("pair: 10 MiB each way over a clean link", () => {
@@ -60,6 +61,7 @@ for (let seed = 1; seed <= SEEDS; seed++) {
 
 test("pair: a bandwidth-limited link with a long RTT still completes (window scaling in use)", () => {
   const p = transfer(99, { latency: 40, rate: 2000, loss: 0.002 }, "cubic", 4 * 1024 * 1024);
-  const c = [...p.a.connections()][0];
-  if (c) assert.equal(c.wsEnabled, true);
+  assert.equal(p.client.wsEnabled, true);
+  assert.equal(p.client.tsEnabled, true);
+  assert.equal(p.client.sackEnabled, true);
 });
