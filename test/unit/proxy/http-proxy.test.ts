@@ -216,7 +216,7 @@ test("a client that goes away abandons the upstream request", async () => {
     await gotRequest;
     c.destroy();
     await closed;
-    for (let i = 0; i < 100 && web.proxy.stats.get("client went away") === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 400 && web.proxy.stats.get("client went away") === 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(web.proxy.stats.get("client went away"), 1);
   } finally {
     slow.close();

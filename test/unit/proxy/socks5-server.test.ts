@@ -392,7 +392,7 @@ test("UDP ASSOCIATE with an announced client port: datagrams from any other port
   other.send(frame, relayPort, "127.0.0.1");
   const answer = new Promise<Buffer>((res) => mine.once("message", res));
   // Send from the right port only after the wrong one has been seen and dropped.
-  for (let i = 0; i < 100 && socks.stats.get("udp drop: not from the announced port") === dropsBefore; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 400 && socks.stats.get("udp drop: not from the announced port") === dropsBefore; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(socks.stats.get("udp drop: not from the announced port"), dropsBefore + 1);
   mine.send(frame, relayPort, "127.0.0.1");
   const parsed = SocksClient.parseUDPFrame(await answer);
@@ -402,7 +402,7 @@ test("UDP ASSOCIATE with an announced client port: datagrams from any other port
   const closedBefore = socks.stats.get("udp associations closed");
   c.destroy();
   await c.closed;
-  for (let i = 0; i < 100 && socks.stats.get("udp associations closed") === closedBefore; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 400 && socks.stats.get("udp associations closed") === closedBefore; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(socks.stats.get("udp associations closed"), closedBefore + 1);
   mine.close();
   other.close();
