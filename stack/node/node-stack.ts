@@ -90,6 +90,7 @@ export class NodeStack extends EventEmitter {
   private blocked = false;
   private readonly inbox: Uint8Array[] = [];
   private pumping = false;
+  private pumpScheduled = false;
   private again = false;
   private timeoutDue = false;
   private timer: NodeJS.Timeout | undefined;
@@ -113,7 +114,7 @@ export class NodeStack extends EventEmitter {
     this.ip = new IpLayer({ rng: this.rng, mtu });
     this.tcpLayer = new TcpLayer({ rng: this.rng, mtu, ...opts.tcp });
     this.ip.attachTcp(this.tcpLayer);
-    this.tcp = new NodeTcp(this.tcpLayer, () => this.pump(), this.clock);
+    this.tcp = new NodeTcp(this.tcpLayer, () => this.schedulePump(), this.clock);
     this.pingIdent = this.rng.u32() & 0xffff;
     if (opts.address !== undefined) this.setAddress(opts.address);
     const self = this;
@@ -125,7 +126,7 @@ export class NodeStack extends EventEmitter {
         const src = this.ip.address;
         if (src === undefined) throw new UdpError("EADDRNOTAVAIL", "no local address");
         this.ip.udp.send(src, srcPort, dst, dstPort, payload);
-        this.pump();
+        this.schedulePump();
       },
       udpClose: (port) => {
         this.udpSockets.delete(port);
@@ -163,13 +164,13 @@ export class NodeStack extends EventEmitter {
   /** Set when IPCP comes up; undefined when it goes down. */
   setAddress(local: string | undefined): void {
     this.ip.setAddress(local === undefined ? undefined : needIp(local, "setAddress"));
-    this.pump();
+    this.schedulePump();
   }
 
   setMtu(mtu: number): void {
     this.ip.setMtu(mtu);
     this.tcpLayer.setMtu(this.ip.mtu);
-    this.pump();
+    this.schedulePump();
   }
 
   get mtu(): number {
@@ -177,6 +178,22 @@ export class NodeStack extends EventEmitter {
   }
 
   // ---- the pump: the only place cores are driven ------------------------------
+
+  /**
+   * User-initiated work (socket writes via NodeTcp's kick, sends, pings,
+   * connect) is pumped in a microtask, never inside the user's call: events
+   * are never emitted synchronously from connect()/send() (a synchronous link
+   * could otherwise emit 'connect' before connect() returned), and a burst of
+   * writes in one tick costs one pump. Link input and timers pump at once.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
 
   private pump(): void {
     if (this.closed) return;
@@ -302,14 +319,14 @@ export class NodeStack extends EventEmitter {
       return s;
     }
     const s = this.tcp.connect({ localAddress, host, port: opts.port, timeoutMs: opts.timeoutMs });
-    this.pump();
+    this.schedulePump();
     return s;
   }
 
   /** Listen on `port` (0 = ephemeral) on any of our addresses (with the TCP forwarder on, a listener also catches that port on masqueraded addresses). */
   listen(port: number, opts?: { backlog?: number }): TcpServer {
     const srv = this.tcp.listen(undefined, port, opts);
-    this.pump();
+    this.schedulePump();
     return srv;
   }
 
@@ -334,7 +351,7 @@ export class NodeStack extends EventEmitter {
       return Promise.reject(new PingError("EBUSY", (e as Error).message, seq));
     }
     const p = this.pings.add(token, host);
-    this.pump();
+    this.schedulePump();
     return p;
   }
 
@@ -352,7 +369,7 @@ export class NodeStack extends EventEmitter {
 
   sendUdp(from: { address: string; port: number }, to: { address: string; port: number }, payload: Uint8Array): void {
     this.ip.udp.send(needIp(from.address, "sendUdp from"), from.port, needIp(to.address, "sendUdp to"), to.port, payload);
-    this.pump();
+    this.schedulePump();
   }
 
   setIcmpEchoForwarder(fn: ((e: IcmpEchoForward) => void) | undefined): void {
@@ -362,13 +379,13 @@ export class NodeStack extends EventEmitter {
 
   sendIcmpEchoReply(from: string, to: string, id: number, seq: number, payload: Uint8Array): void {
     this.ip.icmp.send({ kind: "echo-reply", ident: id & 0xffff, seq: seq & 0xffff, data: payload }, needIp(from, "sendIcmpEchoReply from"), needIp(to, "sendIcmpEchoReply to"));
-    this.pump();
+    this.schedulePump();
   }
 
   /** Destination Unreachable `code` about `original` (the offending IPv4 datagram), sent from `from` (rate limited). */
   sendIcmpUnreachable(from: string, code: number, original: Uint8Array): void {
     this.ip.sendIcmpUnreachable(needIp(from, "sendIcmpUnreachable from"), code, original, this.clock.now());
-    this.pump();
+    this.schedulePump();
   }
 
   // ---- the rest ---------------------------------------------------------------------
