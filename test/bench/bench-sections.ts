@@ -1,0 +1,291 @@
+/**
+ * The benchmark's measured sections (not a test): (a) bulk over the paced
+ * emulator vs ZMODEM, (b) compressible files with Deflate on/off, (c) ping
+ * latency idle and under bulk load, (d) unthrottled throughput and CPU cost,
+ * (e) start-up and short requests. Each returns Figures; run.ts prints them
+ * and gives each section its deadline. Everything stays on loopback and
+ * in-process links or local ptys.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createNullModem, type NullModem } from "../../src/link/null-modem.js";
+import { startPtyNullModem } from "../../src/link/pty-null-modem.js";
+import { openLink, type Link } from "../../src/link/link.js";
+import type { PppLine } from "../../src/app/ppp-line.js";
+import type { Client } from "../../src/app/client.js";
+import { SERVER_ADDR, directLinkPair, socksFetch, startFileServer, startRig, type Rig } from "./bench-rig.js";
+import { foxFile, percentile, proseFile, randomFile, sleep, withDeadline } from "./bench-data.js";
+import { ensureLrzsz, zmodemTransfer } from "./zmodem.js";
+
+export interface Figure {
+  section: string;
+  name: string;
+  /** undefined: not measured (see note). */
+  value: number | undefined;
+  unit: string;
+  /** Human-readable target, e.g. ">= 98 %". */
+  target?: string;
+  pass?: boolean;
+  note?: string;
+}
+
+export interface BenchOptions {
+  speed: number;
+  quick: boolean;
+  root: string;
+  /** Sections selected (a..e); (c)'s loaded pings ride on (a)'s bulk transfer. */
+  only: Set<string>;
+  log: (line: string) => void;
+}
+
+/** The client's current PppLine (private in Client; the bench reads its session counters). */
+function clientLine(c: Client): PppLine | undefined {
+  return (c as unknown as { line?: PppLine }).line;
+}
+
+function lineRate(speed: number): number {
+  return speed / 10; // 8N1: 10 bits per byte
+}
+
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Start a rig on the paced emulator and wait for IPCP. */
+async function pacedRig(opts: BenchOptions, words: string[] = []): Promise<{ rig: Rig; modem: NullModem; upMs: number; close(): Promise<void> }> {
+  const modem = createNullModem({ baud: opts.speed, names: ["nullmodem:a", "nullmodem:b"] });
+  const rig = await startRig(modem, words);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await rig.stop();
+    modem.close();
+  };
+  const { ms } = await withDeadline(rig.up, 30_000, "IPCP up").catch(async (e: Error) => {
+    await close();
+    throw e;
+  });
+  return { rig, modem, upMs: ms, close };
+}
+
+async function pingSeries(client: Client, count: number, gapMs: number, stop?: () => boolean): Promise<{ rtts: number[]; lost: number }> {
+  const rtts: number[] = [];
+  let lost = 0;
+  for (let seq = 1; seq <= count && !(stop?.() ?? false); seq++) {
+    try {
+      const r = await client.net.ping(SERVER_ADDR, { seq, timeoutMs: 3000 });
+      rtts.push(r.rtt);
+    } catch {
+      lost++;
+    }
+    await sleep(gapMs);
+  }
+  return { rtts, lost };
+}
+
+function pingFigures(label: string, r: { rtts: number[]; lost: number }, target95?: number): Figure[] {
+  const p50 = percentile(r.rtts, 0.5);
+  const p95 = percentile(r.rtts, 0.95);
+  return [
+    { section: "c", name: `ping RTT p50, ${label}`, value: p50 === undefined ? undefined : round(p50), unit: "ms", note: `${r.rtts.length} replies, ${r.lost} lost` },
+    {
+      section: "c",
+      name: `ping RTT p95, ${label}`,
+      value: p95 === undefined ? undefined : round(p95),
+      unit: "ms",
+      target: target95 === undefined ? undefined : `< ${target95} ms`,
+      pass: target95 === undefined || p95 === undefined ? undefined : p95 < target95,
+    },
+  ];
+}
+
+/** (a) bulk and (c) latency over the paced emulator, then (a)'s ZMODEM reference. */
+export async function sectionBulk(opts: BenchOptions, out: Figure[]): Promise<void> {
+  const size = opts.quick ? 256 * 1024 : 1024 * 1024;
+  const rate = lineRate(opts.speed);
+  const bulk = randomFile(size);
+  const files = await startFileServer(new Map([["bulk", bulk]]));
+  const p = await pacedRig(opts);
+  try {
+    const client = p.rig.client;
+    if (opts.only.has("c")) {
+      opts.log(`(c) idle pings over ${opts.speed} bit/s`);
+      out.push(...pingFigures("idle", await pingSeries(client, opts.quick ? 8 : 20, 100)));
+    }
+    opts.log(`(a) bulk: ${size} random bytes through SOCKS over the emulator at ${opts.speed} bit/s`);
+    const st0 = clientLine(client)!.session.stats;
+    const before = { rx: st0.rxBytes, tx: st0.txBytes, frames: st0.rxFrames, ip: st0.rxIpPackets, wire: p.modem.stats().ab.bytesDelivered };
+    let done = false;
+    const fetch = socksFetch(p.rig.socksPort, files.port, "bulk", size, (size / rate) * 3000 + 60_000).finally(() => (done = true));
+    const pings = opts.only.has("c") ? pingSeries(client, 10_000, 250, () => done) : Promise.resolve(undefined);
+    const r = await fetch;
+    const loaded = await pings;
+    const st = clientLine(client)!.session.stats;
+    const goodput = r.bytes / (r.totalMs / 1000);
+    const pct = (100 * goodput) / rate;
+    const wire = p.modem.stats().ab.bytesDelivered - before.wire;
+    const frames = st.rxFrames - before.frames;
+    out.push({ section: "a", name: "bulk goodput, ours (SOCKS → PPP → masquerade → HTTP)", value: round(pct), unit: "% of line", target: ">= 98 %", pass: pct >= 98, note: `${round(goodput, 0)} B/s, ${round(r.totalMs / 1000)} s for ${size} B` });
+    out.push({ section: "a", name: "  wire bytes server→client / payload", value: round(wire / size, 4), unit: "ratio", note: `${wire} B on the wire; ${frames} frames, ${round((st.rxBytes - before.rx) / Math.max(1, frames), 0)} B/frame` });
+    out.push({ section: "a", name: "  line busy (wire bytes / (time × line rate))", value: round((100 * wire) / ((r.totalMs / 1000) * rate)), unit: "%", note: `client→server ${st.txBytes - before.tx} B (ACKs); MTU ${p.rig.client.status.up?.mtu}` });
+    if (loaded) {
+      const figs = pingFigures("under bulk load", loaded, 300);
+      figs[1].note = `bulk goodput ${round(pct)} % (target > 90 %)`;
+      if (figs[1].pass !== undefined) figs[1].pass = figs[1].pass && pct > 90;
+      out.push(...figs);
+    }
+    await p.close(); // before ZMODEM: one paced line at a time
+
+    const missing = ensureLrzsz();
+    if (missing) {
+      out.push({ section: "a", name: "bulk goodput, ZMODEM (lrzsz over pty null-modem)", value: undefined, unit: "% of line", note: `skipped: ${missing}` });
+      return;
+    }
+    opts.log(`(a) ZMODEM: the same ${size} bytes by sz/rz over two ptys at ${opts.speed} bit/s`);
+    try {
+      const z = await zmodemTransfer(bulk, opts.speed, (size / rate) * 3000 + 60_000);
+      const zg = z.bytes / (z.ms / 1000);
+      const zpct = (100 * zg) / rate;
+      out.push({ section: "a", name: "bulk goodput, ZMODEM (lrzsz over pty null-modem)", value: round(zpct), unit: "% of line", note: `${round(zg, 0)} B/s, ${round(z.ms / 1000)} s; wire/payload ${round(z.wireBytes / z.bytes, 4)}` });
+      out.push({ section: "a", name: "ours / ZMODEM", value: round(goodput / zg, 3), unit: "ratio", target: "> 1", pass: goodput > zg });
+    } catch (e) {
+      out.push({ section: "a", name: "bulk goodput, ZMODEM (lrzsz over pty null-modem)", value: undefined, unit: "% of line", note: `failed: ${(e as Error).message}` });
+    }
+  } finally {
+    await p.close();
+    await files.close();
+  }
+}
+
+/** (b) the fox file and real text, Deflate off (noccp) and on (default words). */
+export async function sectionCompress(opts: BenchOptions, out: Figure[]): Promise<void> {
+  const rate = lineRate(opts.speed);
+  const fox = foxFile(262_144);
+  const prose = proseFile(opts.root, opts.quick ? 256 * 1024 : 1024 * 1024);
+  const files = await startFileServer(
+    new Map([
+      ["fox", fox],
+      ["prose", prose.data],
+    ]),
+  );
+  const targets: Record<string, number> = { fox: 12, prose: 3 };
+  try {
+    for (const mode of ["off", "on"] as const) {
+      const p = await pacedRig(opts, mode === "off" ? ["noccp"] : []);
+      try {
+        const ccpLine = p.rig.logs.find((l) => /compression enabled/i.test(l));
+        for (const [name, data] of [
+          ["fox", fox],
+          ["prose", prose.data],
+        ] as const) {
+          const label = `${name} (${data.length} B${name === "prose" ? `, ${prose.origin}` : ""}), Deflate ${mode}`;
+          if (mode === "on" && !ccpLine) {
+            out.push({ section: "b", name: label, value: undefined, unit: "× line", target: `>= ${targets[name]}×`, note: "n/a: CCP not negotiated" });
+            continue;
+          }
+          opts.log(`(b) ${label}`);
+          const wire0 = p.modem.stats().ab.bytesDelivered;
+          const r = await socksFetch(p.rig.socksPort, files.port, name, data.length, (data.length / rate) * 3000 + 60_000);
+          const x = data.length / (r.totalMs / 1000) / rate;
+          const wire = p.modem.stats().ab.bytesDelivered - wire0;
+          out.push({
+            section: "b",
+            name: label,
+            value: round(x, 2),
+            unit: "× line",
+            target: mode === "on" ? `>= ${targets[name]}×` : undefined,
+            pass: mode === "on" ? x >= targets[name] : undefined,
+            note: `${round(r.totalMs / 1000)} s; wire/payload ${round(wire / data.length, 3)}${mode === "on" ? `; ${ccpLine!.replace(/^C \w+: /, "")}` : ""}`,
+          });
+        }
+      } finally {
+        await p.close();
+      }
+    }
+  } finally {
+    await files.close();
+  }
+}
+
+/** One unthrottled transfer through the whole path over `links`; MB/s and CPU s/MB. */
+async function unthrottled(links: { a: Link; b: Link }, size: number, label: string, out: Figure[], target?: number, extra?: () => string): Promise<void> {
+  const files = await startFileServer(new Map([["bulk", randomFile(size)]]));
+  const rig = await startRig(links);
+  try {
+    await withDeadline(rig.up, 30_000, "IPCP up");
+    const cpu0 = process.cpuUsage();
+    const r = await socksFetch(rig.socksPort, files.port, "bulk", size, 120_000);
+    const cpu = process.cpuUsage(cpu0);
+    const mb = size / 1e6;
+    const mbps = mb / (r.totalMs / 1000);
+    const cpuPerMb = (cpu.user + cpu.system) / 1e6 / mb;
+    out.push({ section: "d", name: `unthrottled, ${label}`, value: round(mbps, 2), unit: "MB/s", target: target ? `>= ${target} MB/s` : undefined, pass: target ? mbps >= target : undefined, note: `${size} B in ${round(r.totalMs / 1000, 2)} s${extra ? `; ${extra()}` : ""}` });
+    out.push({ section: "d", name: `  CPU per MB, ${label} (whole process)`, value: round(cpuPerMb, 3), unit: "CPU s/MB", note: `user ${round(cpu.user / 1e6, 2)} s, sys ${round(cpu.system / 1e6, 2)} s` });
+  } finally {
+    await rig.stop();
+    await files.close();
+  }
+}
+
+/** (d) in-process with no pacing (a direct pair and the emulator at 1 Gbit/s), and two ptys at 1 Gbit/s. */
+export async function sectionUnthrottled(opts: BenchOptions, out: Figure[]): Promise<void> {
+  const size = opts.quick ? 8 * 1024 * 1024 : 32 * 1024 * 1024;
+  opts.log(`(d) unthrottled in-process, direct link pair, ${size} B`);
+  const direct = directLinkPair();
+  try {
+    await unthrottled(direct, size, "in-process direct pair", out, 50);
+  } catch (e) {
+    out.push({ section: "d", name: "unthrottled, in-process direct pair", value: undefined, unit: "MB/s", target: ">= 50 MB/s", pass: false, note: `failed: ${(e as Error).message}` });
+  } finally {
+    direct.close();
+  }
+  opts.log(`(d) unthrottled in-process, emulator at 1 Gbit/s with a 1 MiB FIFO`);
+  const modem = createNullModem({ baud: 1e9, fifoBytes: 1 << 20 });
+  try {
+    await unthrottled(modem, size / 2, "in-process emulator 1 Gbit/s", out);
+  } catch (e) {
+    out.push({ section: "d", name: "unthrottled, in-process emulator 1 Gbit/s", value: undefined, unit: "MB/s", note: `failed: ${(e as Error).message}` });
+  } finally {
+    modem.close();
+  }
+  opts.log(`(d) unthrottled over two ptys (socat) at 1 Gbit/s`);
+  const dir = mkdtempSync(join(tmpdir(), "ppproxy-bench-pty-"));
+  try {
+    const nm = await startPtyNullModem({ baud: 1e9, fifoBytes: 1 << 20, paths: [join(dir, "ttyA"), join(dir, "ttyB")] });
+    try {
+      const a = await openLink({ device: nm.paths[0], speed: 115200, local: true });
+      const b = await openLink({ device: nm.paths[1], speed: 115200, local: true });
+      await unthrottled({ a, b }, size / 4, "pty pair (socat) 1 Gbit/s", out, undefined, () => `rx overrun ${nm.stats().rxOverrun.join("/")} B`);
+    } finally {
+      await nm.close();
+    }
+  } catch (e) {
+    out.push({ section: "d", name: "unthrottled, pty pair (socat) 1 Gbit/s", value: undefined, unit: "MB/s", note: `failed: ${(e as Error).message}` });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** (e) start to IPCP Opened at the line rate, then N sequential short HTTP requests through SOCKS. */
+export async function sectionStartup(opts: BenchOptions, out: Figure[]): Promise<void> {
+  const n = opts.quick ? 20 : 100;
+  const body = randomFile(100);
+  const files = await startFileServer(new Map([["small", body]]));
+  try {
+    opts.log(`(e) start-up and ${n} sequential requests at ${opts.speed} bit/s`);
+    const p = await pacedRig(opts);
+    try {
+      out.push({ section: "e", name: "start → IPCP Opened (client 'up')", value: round(p.upMs, 0), unit: "ms", note: "LCP + PAP + IPCP (+ CCP) at the line rate" });
+      const times: number[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) times.push((await socksFetch(p.rig.socksPort, files.port, "small", body.length, 30_000)).totalMs);
+      const total = performance.now() - t0;
+      out.push({ section: "e", name: `${n} sequential HTTP requests via SOCKS (new connection each)`, value: round(total / 1000, 2), unit: "s total" });
+      out.push({ section: "e", name: "  per request, mean / p95", value: round(total / n, 0), unit: "ms", note: `p95 ${round(percentile(times, 0.95)!, 0)} ms, min ${round(Math.min(...times), 0)} ms` });
+    } finally {
+      await p.close();
+    }
+  } finally {
+    await files.close();
+  }
+}
