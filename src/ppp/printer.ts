@@ -13,7 +13,9 @@ import {
 import { LCP_OPTIONS } from "./lcp.js";
 import { IPCP_OPTIONS } from "./ipcp.js";
 import { formatOptions, hexBytes, hx, u32, type OptionTable } from "./options.js";
-import { PPP_CHAP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_NAMES } from "./protocol-numbers.js";
+import { PPP_CCP, PPP_CHAP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_NAMES } from "./protocol-numbers.js";
+// ccp.ts uses printString from here; the cycle is harmless (only functions, called after load).
+import { formatCcpPacket } from "./compress/ccp.js";
 
 const LCP_CODENAMES = [
   "ConfReq", "ConfAck", "ConfNak", "ConfRej", "TermReq", "TermAck", "CodeRej", "ProtRej",
@@ -117,6 +119,8 @@ export function formatPacket(protocol: number, info: Uint8Array, describeAuth?: 
   } else if (protocol === PPP_IPCP) {
     head = "IPCP";
     r = fsmPacket(info, IPCP_CODENAMES, IPCP_OPTIONS, false);
+  } else if (protocol === PPP_CCP) {
+    return formatCcpPacket(info); // pppd prints CCP by name even under noccp
   } else {
     return `[proto=${hx(protocol)}]` + rest(info, 32);
   }

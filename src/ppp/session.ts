@@ -289,9 +289,10 @@ export class PppSession {
         return;
       default:
         if (phase !== "network" || this.lcp.fsm.state !== "Opened") return this.discard(protocol);
-        {
+        if (this.config.debug) {
+          // pppd main.c get_input: a warning, and only with `debug`
           const name = PROTOCOL_LONG_NAMES.get(protocol);
-          this.log("debug", name ? `Unsupported protocol '${name}' (${hx(protocol)}) received` : `Unsupported protocol ${hx(protocol)} received`);
+          this.log("warn", name ? `Unsupported protocol '${name}' (${hx(protocol)}) received` : `Unsupported protocol ${hx(protocol)} received`);
         }
         this.drop("protocol-rejected");
         this.lcp.protocolReject(protocol, info);

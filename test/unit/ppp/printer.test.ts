@@ -32,6 +32,8 @@ const GOLDEN: [string, number, Uint8Array, string][] = [
     "rcvd [IPCP ConfReq id=0x1 <addr 0.0.0.0> <ms-dns1 10.0.0.1> <ms-wins 0.0.0.0> <ms-dns3 10.0.0.2> <compress VJ 0f 01>]"],
   ["unknown protocol", 0x8057, hex("01 01 00 0e 01 0a 11 22 33 44 55 66 77 88"), "rcvd [proto=0x8057] 01 01 00 0e 01 0a 11 22 33 44 55 66 77 88"],
   ["unknown LCP code", LCP, pkt(0x20, 7, "aa"), "rcvd [LCP code=0x20 id=0x7 aa]"],
+  ["CCP by name, as pppd 2.4.9 sent it to us in the QEMU guest", 0x80fd, hex("01 01 00 0f 1a 04 78 00 18 04 78 00 15 03 2f"),
+    "rcvd [CCP ConfReq id=0x1 <deflate 15> <deflate(old#) 15> <bsd v1 15>]"],
 ];
 
 for (const [name, proto, info, line] of GOLDEN) {
