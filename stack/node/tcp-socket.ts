@@ -95,6 +95,20 @@ export class TcpSocket extends Duplex {
   get bytesWritten(): number {
     return this.written;
   }
+  /** net.Socket#pending: not yet connected. */
+  get pending(): boolean {
+    return this.connecting || !this.conn;
+  }
+  /** net.Socket#readyState. */
+  get readyState(): "opening" | "open" | "readOnly" | "writeOnly" | "closed" {
+    if (this.connecting) return "opening";
+    if (this.destroyed || !this.conn) return "closed";
+    if (this.readable && this.writable) return "open";
+    if (this.readable) return "readOnly";
+    if (this.writable) return "writeOnly";
+    return "closed";
+  }
+
   /** TCP state name, for diagnostics. */
   get tcpState(): string {
     return this.conn?.state ?? "Closed";
