@@ -13,9 +13,13 @@
  * 3 type bits, and its decompressor (zlib_inflateSyncPacket) insists the
  * packet ends exactly there (a packet that still carries the four bytes is
  * a Z_DATA_ERROR there). So we strip them on transmit and put them back
- * before inflating. RFC 1979 §2.1 (which we could not retrieve from the
- * reference corpus to quote) is about this packet format; the kernel is the
- * peer we must match and its behaviour above is what the code follows.
+ * before inflating. What we found on RFC 1979 itself: the reference search
+ * returned its abstract and table of contents (§2 "PPP Deflate Packets",
+ * §2.1 "Packet Format", §3 "Configuration Option Format") but not the text
+ * of §2.1, so we do not quote it here; the format above is taken from the
+ * Linux sources read for this (ppp_deflate.c z_compress/z_decompress, the
+ * kernel zlib's Z_PACKET_FLUSH and zlib_inflateSyncPacket), which is the
+ * peer we must match, and a test checks our packets against that rule.
  *
  * A packet that would not shrink is sent as it was (its own protocol) but
  * still went through the compressor, so it is in the history; the receiver
