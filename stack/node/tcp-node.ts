@@ -37,6 +37,8 @@ export class TcpServer extends EventEmitter {
   constructor(
     private readonly node: NodeTcp,
     readonly listener: TcpListener,
+    /** Like net.Server's allowHalfOpen, for the sockets it accepts. */
+    readonly allowHalfOpen = false,
   ) {
     super();
     process.nextTick(() => {
@@ -94,7 +96,7 @@ export class NodeTcp implements SocketHost {
   }
 
   /** Active open. Errors (ECONNREFUSED, ETIMEDOUT, ...) arrive as 'error' on the socket. */
-  connect(opts: { localAddress: Ip4; host: Ip4; port: number; timeoutMs?: number }): TcpSocket {
+  connect(opts: { localAddress: Ip4; host: Ip4; port: number; timeoutMs?: number; allowHalfOpen?: boolean }): TcpSocket {
     let conn: TcpConnection;
     try {
       conn = this.layer.connect(opts, this.now());
@@ -104,15 +106,15 @@ export class NodeTcp implements SocketHost {
       process.nextTick(() => s.destroy(tcpError(code, "connect", formatIp4(opts.host), opts.port)));
       return s;
     }
-    const s = new TcpSocket(this, conn, { connecting: true, emitConnect: true });
+    const s = new TcpSocket(this, conn, { connecting: true, emitConnect: true, allowHalfOpen: opts.allowHalfOpen });
     this.kick();
     return s;
   }
 
   /** Listen on `address` (undefined = every address, including masqueraded ones) and `port` (0 = ephemeral). */
-  listen(address: Ip4 | undefined, port: number, opts: { backlog?: number } = {}): TcpServer {
+  listen(address: Ip4 | undefined, port: number, opts: { backlog?: number; allowHalfOpen?: boolean } = {}): TcpServer {
     const l = this.layer.listen(address, port, opts.backlog);
-    const server = new TcpServer(this, l);
+    const server = new TcpServer(this, l, opts.allowHalfOpen ?? false);
     this.servers.set(l, server);
     return server;
   }
@@ -159,7 +161,7 @@ export class NodeTcp implements SocketHost {
           kicked = true;
           continue;
         }
-        const s = new TcpSocket(this, e.conn, { connecting: false });
+        const s = new TcpSocket(this, e.conn, { connecting: false, allowHalfOpen: server.allowHalfOpen });
         server.emit("connection", s);
       } else {
         this.offer(e.request);

@@ -39,11 +39,13 @@ test("TcpSocket: pipeline 4 MiB each way with sha256, then FIN both ways", async
   let serverDone = false;
   let clientDone = false;
   server.on("connection", (s: TcpSocket) => {
+    s.allowHalfOpen = true; // each side finishes its own stream after the other's FIN
     s.on("data", (d: Buffer) => got.b.push(d));
     s.on("end", () => (serverDone = true));
     pipeline(Readable.from(dataB), s).catch((e) => assert.fail(e));
   });
   const c = p.na.connect({ localAddress: A, host: B, port: 80 });
+  c.allowHalfOpen = true;
   let connected = false;
   c.on("connect", () => (connected = true));
   c.on("data", (d: Buffer) => got.a.push(d));
@@ -195,3 +197,30 @@ test("NodeTcp.close(): sockets error with ECONNRESET, the peer gets a RST, serve
   assert.equal(cErr?.code, "ECONNRESET", "the RST reached the other side");
   assert.equal(p.lb.stats()["tcp.connections"], 0);
 });
+
+for (const seed of [21, 22, 23]) {
+  test(`TcpSocket: pipeline 1 MiB each way over a link dropping 3% (seed ${seed})`, async () => {
+    const p = new NodePair(seed);
+    const rng = new SeededRng(seed);
+    p.filter = () => rng.next() >= 0.03;
+    const server = p.nb.listen(B, 90);
+    const got: { a: Buffer[]; b: Buffer[] } = { a: [], b: [] };
+    const dataA = randomChunks(seed, 1 << 20);
+    const dataB = randomChunks(seed + 100, 1 << 20);
+    let ends = 0;
+    server.on("connection", (s: TcpSocket) => {
+      s.allowHalfOpen = true; // net semantics: without it, the peer's FIN ends our writing too
+      s.on("data", (d: Buffer) => got.b.push(d));
+      s.on("end", () => ends++);
+      pipeline(Readable.from(dataB), s).catch(() => {});
+    });
+    const c = p.na.connect({ localAddress: A, host: B, port: 90 });
+    c.allowHalfOpen = true;
+    c.on("data", (d: Buffer) => got.a.push(d));
+    c.on("end", () => ends++);
+    pipeline(Readable.from(dataA), c).catch(() => {});
+    assert.ok(await p.until(() => ends === 2), `seed ${seed}: did not finish`);
+    assert.equal(sha(got.b), sha(dataA), `seed ${seed}`);
+    assert.equal(sha(got.a), sha(dataB), `seed ${seed}`);
+  });
+}
