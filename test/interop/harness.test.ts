@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { buildCpio } from './cpio.js';
 import { fcs16, scanFrames } from './hdlc-scan.js';
+import { LogWatch } from './log-watch.js';
 import { connectSerial, interopSkip, joinSerials, startGuest, type Guest } from './qemu-guest.js';
 
 /** Generous: one boot under TCG on a loaded 2-core machine. */
@@ -50,6 +51,23 @@ describe('harness helpers (no QEMU)', () => {
     assert.deepEqual([...good[0].body], [...body]);
     wire[6] ^= 0x01; // corrupt one information octet
     assert.equal(scanFrames(Uint8Array.from(wire))[0].fcsOk, false);
+  });
+
+  test('LogWatch matches complete lines only, so a capture is never cut at a chunk boundary', async () => {
+    const log = new LogWatch('test log');
+    log.append('@@IP-UP ppp0 192.168.7.1 192.168');
+    const p = log.waitFor(/@@IP-UP (\S+) (\S+) (\S+)/, 5_000);
+    let settled = false;
+    void p.then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'half a line must not match');
+    log.append('.7.2\nmore');
+    assert.deepEqual((await p).slice(1), ['ppp0', '192.168.7.1', '192.168.7.2']);
+    const never = log.waitFor(/@@DONE/, 5_000);
+    log.end('producer gone');
+    await assert.rejects(never, (err: Error) => /never appeared: producer gone/.test(err.message) && err.message.includes('192.168.7.2\nmore'));
+    // the unterminated tail is searched once the producer has ended
+    assert.equal((await log.waitFor(/^more$/m, 1_000))[0], 'more');
   });
 
   test('buildCpio writes newc entries with parents, 4-byte aligned, and a trailer', () => {

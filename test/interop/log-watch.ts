@@ -38,7 +38,9 @@ export class LogWatch {
   }
 
   /**
-   * First match of `re` in the log from character `from` on. Rejects after
+   * First match of `re` in the log's complete lines from character `from` on
+   * (the unterminated last line is searched only once the producer ended, so
+   * a match is never cut short by a chunk boundary). Rejects after
    * `timeoutMs`, or once the producer has ended without a match; the error
    * includes the whole log.
    */
@@ -55,7 +57,11 @@ export class LogWatch {
         reject(new Error(`${this.label}: ${re} ${why}\n${this.dump()}`));
       };
       const check = (): void => {
-        const m = plain.exec(this.body.slice(from));
+        // Complete lines only: output arrives in arbitrary chunks, and a
+        // pattern like /@@IP-UP (\S+) (\S+)/ must not match half a line. Once
+        // the producer has ended, the unterminated tail counts too.
+        const end = this.endedWhy !== undefined ? this.body.length : this.body.lastIndexOf('\n') + 1;
+        const m = from < end ? plain.exec(this.body.slice(from, end)) : null;
         if (m) {
           done();
           resolve(m);

@@ -54,8 +54,8 @@ export interface Guest {
   /** Everything the guest (and QEMU on stderr, as "[qemu] " lines) printed so far. */
   console(): string;
   /**
-   * Resolves with the first match of `re` in the console (searched from
-   * character `from`, default 0). Rejects after `timeoutMs`, or as soon as
+   * Resolves with the first match of `re` in the console's complete lines
+   * (searched from character `from`, default 0). Rejects after `timeoutMs`, or as soon as
    * QEMU exits without a match, with an error that includes the whole console.
    */
   waitFor(re: RegExp, timeoutMs: number, from?: number): Promise<RegExpMatchArray>;
