@@ -79,3 +79,18 @@ test("the peer rejects our IP-Address option: the configured local address is st
   assert.equal(s.ipcp.fsm.state, "Opened");
   assert.ok(logTexts(peer.events).includes("local  IP address 192.168.7.1"));
 });
+
+test("PAP Authenticate-Ack and the peer's IPCP ConfReq in one read: IPCP is answered at once, not discarded", () => {
+  const s = session({ user: "zaphod", password: "pw" }, 4);
+  const peer = new ScriptedPeer(s);
+  s.open(0);
+  peer.request(LCP, hex("03 04 c0 23 05 06 12 34 56 78")); // we (the scripted peer) require PAP
+  const authReq = peer.rx.find((r) => r.protocol === 0xc023 && r.info[0] === 1)!;
+  assert.ok(authReq, "the session sent its PAP Authenticate-Request");
+  const ack = peer.enc.encode(0xc023, Uint8Array.of(2, authReq.info[1], 0, 5, 0));
+  const ipcpReq = peer.enc.encode(IPCP, hex("01 51 00 0a 03 06 c0 a8 07 01"));
+  peer.sendRaw(Uint8Array.of(...ack, ...ipcpReq));
+  assert.equal(s.phase, "network");
+  assert.equal(peer.got(IPCP, 2).filter((r) => r.info[1] === 0x51).length, 1, "ConfAck for the IPCP request in the same read");
+  assert.equal(s.stats.drops["wrong-phase"] ?? 0, 0);
+});
