@@ -19,6 +19,8 @@ export interface TcpLimits {
   maxHalfOpen: number;
   /** RFC 9293 §3.4.2 Maximum Segment Lifetime; TIME-WAIT lasts 2·MSL. */
   msl: Millis;
+  /** How long an orphaned connection (user gone) may sit in FIN-WAIT-2 (Linux tcp_fin_timeout). */
+  finWait2Timeout: Millis;
   /** RFC 6298 §2.1: initial RTO 1 s. */
   rtoInitial: Millis;
   /** RFC 6298 §2.4 says 1 s; Linux uses 200 ms. Configurable. */
@@ -55,6 +57,7 @@ export const defaultTcpLimits: TcpLimits = {
   maxHalfOpenPerListener: 128,
   maxHalfOpen: 1024,
   msl: 30_000,
+  finWait2Timeout: 60_000,
   rtoInitial: 1000,
   rtoMin: 200,
   rtoMax: 60_000,

@@ -91,6 +91,8 @@ export class TcpConnection extends TcpTcb {
     this.orphaned = true;
     this.user = undefined;
     if (this.state === "Established" || this.state === "CloseWait" || this.state === "SynReceived") this.close(now);
+    // nobody will wait for the peer's FIN forever (the timer doubles as the FIN-WAIT-2 timer)
+    if (this.state === "FinWait2") this.timeWaitAt = now + this.host.limits.finWait2Timeout;
   }
 
   /** CLOSE (RFC 9293 §3.10.4): FIN after the queued data. */
@@ -465,7 +467,10 @@ export class TcpConnection extends TcpTcb {
     const finAcked = this.finQueued && this.sndBuf.length === 0 && this.sndUna === seqAdd(finSeq, 1);
     switch (this.state) {
       case "FinWait1":
-        if (finAcked) this.state = "FinWait2";
+        if (finAcked) {
+          this.state = "FinWait2";
+          if (this.orphaned) this.timeWaitAt = now + this.host.limits.finWait2Timeout;
+        }
         break;
       case "Closing":
         if (finAcked) this.enterTimeWait(now);

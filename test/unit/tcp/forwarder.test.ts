@@ -114,3 +114,20 @@ test("orphan: data arriving after the user detached gets a RST (like close(2) on
   assert.equal(conn.state, "Closed");
   assert.equal(p.layer.stats()["tcp.rst-orphan-data"], 1);
 });
+
+test("orphan in FIN-WAIT-2: released after finWait2Timeout when the peer never sends its FIN", () => {
+  const p = new RawPeer(A, B, { limits: { finWait2Timeout: 5000 } });
+  const conn = p.layer.connect({ localAddress: A, host: B, port: 80, localPort: 4000 }, p.now);
+  const [syn] = p.drain();
+  p.deliver({ srcPort: 80, dstPort: 4000, seq: 100, ack: syn.seq + 1, flags: SYN | ACK });
+  conn.close(p.now);
+  conn.detach(p.now);
+  p.drain();
+  p.deliver({ srcPort: 80, dstPort: 4000, seq: 101, ack: syn.seq + 2, flags: ACK });
+  assert.equal(conn.state, "FinWait2");
+  p.advance(4999);
+  assert.equal(conn.state, "FinWait2");
+  p.advance(1);
+  assert.equal(conn.state, "Closed");
+  assert.equal(p.layer.stats()["tcp.connections"], 0);
+});
