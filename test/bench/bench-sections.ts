@@ -44,6 +44,13 @@ function clientLine(c: Client): PppLine | undefined {
   return (c as unknown as { line?: PppLine }).line;
 }
 
+/** The server's TCP counters for its (only) call (Server keeps its calls private; the bench reads the stack's counters). */
+function serverTcpStats(rig: Rig): Record<string, number> {
+  const calls = (rig.server as unknown as { calls?: Set<{ line: PppLine }> }).calls;
+  const line = calls ? [...calls][0]?.line : undefined;
+  return line?.stack.stats() ?? {};
+}
+
 function lineRate(speed: number): number {
   return speed / 10; // 8N1: 10 bits per byte
 }
@@ -115,6 +122,7 @@ export async function sectionBulk(opts: BenchOptions, out: Figure[]): Promise<vo
     opts.log(`(a) bulk: ${size} random bytes through SOCKS over the emulator at ${opts.speed} bit/s`);
     const st0 = clientLine(client)!.session.stats;
     const before = { rx: st0.rxBytes, tx: st0.txBytes, frames: st0.rxFrames, ip: st0.rxIpPackets, wire: p.modem.stats().ab.bytesDelivered };
+    const tcp0 = serverTcpStats(p.rig);
     let done = false;
     const fetch = socksFetch(p.rig.socksPort, files.port, "bulk", size, (size / rate) * 3000 + 60_000).finally(() => (done = true));
     const pings = opts.only.has("c") ? pingSeries(client, 10_000, 250, () => done) : Promise.resolve(undefined);
@@ -125,8 +133,11 @@ export async function sectionBulk(opts: BenchOptions, out: Figure[]): Promise<vo
     const pct = (100 * goodput) / rate;
     const wire = p.modem.stats().ab.bytesDelivered - before.wire;
     const frames = st.rxFrames - before.frames;
+    const tcp1 = serverTcpStats(p.rig);
+    const d = (k: string): number => (tcp1[k] ?? 0) - (tcp0[k] ?? 0);
     out.push({ section: "a", name: "bulk goodput, ours (SOCKS → PPP → masquerade → HTTP)", value: round(pct), unit: "% of line", target: ">= 98 %", pass: pct >= 98, note: `${round(goodput, 0)} B/s, ${round(r.totalMs / 1000)} s for ${size} B` });
     out.push({ section: "a", name: "  wire bytes server→client / payload", value: round(wire / size, 4), unit: "ratio", note: `${wire} B on the wire; ${frames} frames, ${round((st.rxBytes - before.rx) / Math.max(1, frames), 0)} B/frame` });
+    out.push({ section: "a", name: "  server TCP bytes retransmitted / payload", value: round((100 * d("tcp.retransmit-bytes")) / size, 2), unit: "%", note: `${d("tcp.retransmit-bytes")} B; RTO fired ${d("tcp.rto")}×, fast retransmit ${d("tcp.fast-retransmit")}× (the line itself loses nothing)` });
     out.push({ section: "a", name: "  line busy (wire bytes / (time × line rate))", value: round((100 * wire) / ((r.totalMs / 1000) * rate)), unit: "%", note: `client→server ${st.txBytes - before.tx} B (ACKs); MTU ${p.rig.client.status.up?.mtu}` });
     if (loaded) {
       const figs = pingFigures("under bulk load", loaded, 300);
