@@ -199,10 +199,18 @@ export abstract class TcpTcb {
 
   /** Next time `onTimeout` wants to run. */
   deadline(): Millis | undefined {
+    // no allocation: the layer asks every connection on every poll
     let d = this.rtoAt;
-    for (const t of [this.persistAt, this.delackAt, this.keepAt, this.timeWaitAt, this.connectAt]) {
-      if (t !== undefined && (d === undefined || t < d)) d = t;
-    }
+    let t = this.persistAt;
+    if (t !== undefined && (d === undefined || t < d)) d = t;
+    t = this.delackAt;
+    if (t !== undefined && (d === undefined || t < d)) d = t;
+    t = this.keepAt;
+    if (t !== undefined && (d === undefined || t < d)) d = t;
+    t = this.timeWaitAt;
+    if (t !== undefined && (d === undefined || t < d)) d = t;
+    t = this.connectAt;
+    if (t !== undefined && (d === undefined || t < d)) d = t;
     return d;
   }
 
