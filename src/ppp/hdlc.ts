@@ -25,7 +25,7 @@ const MRU_SLACK = 64;
 /** RFC 1661 §6.1 default MRU. */
 export const DEFAULT_MRU = 1500;
 
-/** True for an LCP Configure-Request … Code-Reject (codes 1-7): always sent with FF 03 and the default ACCM, as Linux ppp_async does (RFC 1662 §7.2). */
+/** True for an LCP Configure-Request … Code-Reject (codes 1-7): always sent with the default ACCM, as Linux ppp_async does (RFC 1662 §7.2). */
 function isLcpControl(protocol: number, info: Uint8Array): boolean {
   return protocol === PPP_LCP && info.length > 0 && info[0] >= 1 && info[0] <= 7;
 }
@@ -63,12 +63,13 @@ export class HdlcEncoder {
     const accm = control ? DEFAULT_ACCM : this.accm;
     const header = new Uint8Array(4);
     let h = 0;
-    if (control || !this.acfc) {
+    // RFC 1661 §6.6: never compress Address/Control on an LCP packet (the kernel does on Echo; we accept that on receive).
+    if (protocol === PPP_LCP || !this.acfc) {
       header[h++] = HDLC_ALL_STATIONS;
       header[h++] = HDLC_UI;
     }
-    // RFC 1661 §6.5: only protocols 0x00xx may be compressed; never LCP.
-    if (this.pfc && !control && protocol < 0x100) header[h++] = protocol;
+    // RFC 1661 §6.5: only protocols 0x00xx may be compressed (so never LCP).
+    if (this.pfc && protocol < 0x100) header[h++] = protocol;
     else {
       header[h++] = protocol >>> 8;
       header[h++] = protocol & 0xff;

@@ -152,3 +152,14 @@ test("unescaped characters in the receive ACCM are ignored (RFC 1662 §7.1); tex
   assert.equal(dec.counters.garbage, 6);
   assert.equal(dec.counters.badFcs, 0);
 });
+
+test("every LCP packet keeps FF 03 even with ACFC (RFC 1661 §6.6); only codes 1-7 force the default ACCM", () => {
+  const enc = new HdlcEncoder();
+  enc.accm = 0;
+  enc.acfc = true;
+  enc.pfc = true;
+  const echo = enc.encode(0xc021, hex("09 01 00 08 00 00 00 01"));
+  assert.deepEqual([...echo.subarray(0, 5)], [0x7e, 0xff, 0x03, 0xc0, 0x21], "FF 03 kept, 0x03 raw under ACCM 0");
+  const ip = enc.encode(0x0021, hex("45"));
+  assert.deepEqual([...ip.subarray(0, 3)], [0x7e, 0x21, 0x45], "IP: no FF 03, one-byte protocol");
+});
