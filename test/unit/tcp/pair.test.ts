@@ -65,3 +65,30 @@ test("pair: a bandwidth-limited link with a long RTT still completes (window sca
   assert.equal(p.client.tsEnabled, true);
   assert.equal(p.client.sackEnabled, true);
 });
+
+test("pair: 300 short connections (request, response, close) leave nothing behind after 2·MSL", () => {
+  const p = new Pair(5, { latency: 3, loss: 0.01 });
+  p.b.listen(B, 80);
+  const apps: BulkApp[] = [];
+  const server: BulkApp[] = [];
+  for (let i = 0; i < 300; i++) {
+    const c = p.a.connect({ localAddress: A, host: B, port: 80 }, p.now);
+    apps.push(new BulkApp(c, 100 + i, i));
+  }
+  p.onStep = () => {
+    for (let e = p.b.pollEvent(); e; e = p.b.pollEvent()) {
+      if (e.type === "accept") server.push(new BulkApp(e.conn, 1000, 0));
+    }
+    while (p.a.pollEvent());
+    for (const a of apps) a.pump(p.now);
+    for (const s of server) s.pump(p.now);
+  };
+  assert.ok(p.run(() => server.length === 300 && apps.every((a) => a.received === 1000) && server.every((s) => s.received > 0)));
+  p.advance(61_000);
+  for (const [name, layer] of [["A", p.a], ["B", p.b]] as const) {
+    const s = layer.stats();
+    assert.equal(s["tcp.connections"], 0, `${name}: connections left`);
+    assert.equal(s["tcp.buffer-reserved"], 0, `${name}: buffer reservations leaked`);
+  }
+  assert.equal(new Set(apps.map((a) => a.conn!.localPort)).size, 300, "distinct ephemeral ports");
+});
