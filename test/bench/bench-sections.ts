@@ -37,6 +37,8 @@ export interface BenchOptions {
   /** Sections selected (a..e); (c)'s loaded pings ride on (a)'s bulk transfer. */
   only: Set<string>;
   log: (line: string) => void;
+  /** Register a close for whatever a section starts, so run.ts can stop it when the section's deadline passes. */
+  track: (close: () => Promise<void> | void) => void;
 }
 
 /** The client's current PppLine (private in Client; the bench reads its session counters). */
@@ -68,6 +70,7 @@ async function pacedRig(opts: BenchOptions, words: string[] = []): Promise<{ rig
     await rig.stop();
     modem.close();
   };
+  opts.track(close);
   const { ms } = await withDeadline(rig.up, 30_000, "IPCP up").catch(async (e: Error) => {
     await close();
     throw e;
@@ -112,6 +115,7 @@ export async function sectionBulk(opts: BenchOptions, out: Figure[]): Promise<vo
   const rate = lineRate(opts.speed);
   const bulk = randomFile(size);
   const files = await startFileServer(new Map([["bulk", bulk]]));
+  opts.track(files.close);
   const p = await pacedRig(opts);
   try {
     const client = p.rig.client;
@@ -179,6 +183,7 @@ export async function sectionCompress(opts: BenchOptions, out: Figure[]): Promis
       ["prose", prose.data],
     ]),
   );
+  opts.track(files.close);
   const targets: Record<string, number> = { fox: 12, prose: 3 };
   try {
     for (const mode of ["off", "on"] as const) {
@@ -219,9 +224,11 @@ export async function sectionCompress(opts: BenchOptions, out: Figure[]): Promis
 }
 
 /** One unthrottled transfer through the whole path over `links`; MB/s and CPU s/MB. */
-async function unthrottled(links: { a: Link; b: Link }, size: number, label: string, out: Figure[], target?: number, extra?: () => string): Promise<void> {
+async function unthrottled(opts: BenchOptions, links: { a: Link; b: Link }, size: number, label: string, out: Figure[], target?: number, extra?: () => string): Promise<void> {
   const files = await startFileServer(new Map([["bulk", randomFile(size)]]));
+  opts.track(files.close);
   const rig = await startRig(links);
+  opts.track(rig.stop);
   try {
     await withDeadline(rig.up, 30_000, "IPCP up");
     const cpu0 = process.cpuUsage();
@@ -244,7 +251,7 @@ export async function sectionUnthrottled(opts: BenchOptions, out: Figure[]): Pro
   opts.log(`(d) unthrottled in-process, direct link pair, ${size} B`);
   const direct = directLinkPair();
   try {
-    await unthrottled(direct, size, "in-process direct pair", out, 50);
+    await unthrottled(opts, direct, size, "in-process direct pair", out, 50);
   } catch (e) {
     out.push({ section: "d", name: "unthrottled, in-process direct pair", value: undefined, unit: "MB/s", target: ">= 50 MB/s", pass: false, note: `failed: ${(e as Error).message}` });
   } finally {
@@ -253,7 +260,7 @@ export async function sectionUnthrottled(opts: BenchOptions, out: Figure[]): Pro
   opts.log(`(d) unthrottled in-process, emulator at 1 Gbit/s with a 1 MiB FIFO`);
   const modem = createNullModem({ baud: 1e9, fifoBytes: 1 << 20 });
   try {
-    await unthrottled(modem, size / 2, "in-process emulator 1 Gbit/s", out);
+    await unthrottled(opts, modem, size / 2, "in-process emulator 1 Gbit/s", out);
   } catch (e) {
     out.push({ section: "d", name: "unthrottled, in-process emulator 1 Gbit/s", value: undefined, unit: "MB/s", note: `failed: ${(e as Error).message}` });
   } finally {
@@ -263,10 +270,11 @@ export async function sectionUnthrottled(opts: BenchOptions, out: Figure[]): Pro
   const dir = mkdtempSync(join(tmpdir(), "ppproxy-bench-pty-"));
   try {
     const nm = await startPtyNullModem({ baud: 1e9, fifoBytes: 1 << 20, paths: [join(dir, "ttyA"), join(dir, "ttyB")] });
+    opts.track(nm.close);
     try {
       const a = await openLink({ device: nm.paths[0], speed: 115200, local: true });
       const b = await openLink({ device: nm.paths[1], speed: 115200, local: true });
-      await unthrottled({ a, b }, size / 4, "pty pair (socat) 1 Gbit/s", out, undefined, () => `rx overrun ${nm.stats().rxOverrun.join("/")} B`);
+      await unthrottled(opts, { a, b }, size / 4, "pty pair (socat) 1 Gbit/s", out, undefined, () => `rx overrun ${nm.stats().rxOverrun.join("/")} B`);
     } finally {
       await nm.close();
     }
@@ -282,6 +290,7 @@ export async function sectionStartup(opts: BenchOptions, out: Figure[]): Promise
   const n = opts.quick ? 20 : 100;
   const body = randomFile(100);
   const files = await startFileServer(new Map([["small", body]]));
+  opts.track(files.close);
   try {
     opts.log(`(e) start-up and ${n} sequential requests at ${opts.speed} bit/s`);
     const p = await pacedRig(opts);

@@ -91,12 +91,15 @@ function printTable(figs: Figure[]): void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string): void => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-  const opts: BenchOptions = { speed: args.speed, quick: args.quick, root: ROOT, only: args.only, log };
+  let closers: Array<() => Promise<void> | void> = [];
+  const opts: BenchOptions = { speed: args.speed, quick: args.quick, root: ROOT, only: args.only, log, track: (c) => void closers.push(c) };
   const rate = args.speed / 10;
   console.log(`ppproxy bench — line ${args.speed} bit/s 8N1 = ${rate} B/s${args.quick ? " — QUICK (smaller files, fewer pings)" : ""} — node ${process.version}`);
   const figures: Figure[] = [];
   const errors: string[] = [];
   const scale = args.speed / 115200; // paced sections take longer on slower lines
+  // BENCH_DEADLINE_SCALE multiplies every section deadline (e.g. 0.01 to see the timeout path, 3 on a crowded machine).
+  const dScale = Number(process.env.BENCH_DEADLINE_SCALE ?? 1) || 1;
   const sections: Array<{ id: string; title: string; run: (o: BenchOptions, out: Figure[]) => Promise<void>; deadlineMs: number; when: boolean }> = [
     { id: "a", title: "bulk (+ loaded pings)", run: sectionBulk, deadlineMs: ((args.quick ? 120 : 330) * 1000) / Math.min(1, scale), when: args.only.has("a") || args.only.has("c") },
     { id: "b", title: "compressible", run: sectionCompress, deadlineMs: ((args.quick ? 150 : 360) * 1000) / Math.min(1, scale), when: args.only.has("b") },
@@ -108,13 +111,16 @@ async function main(): Promise<void> {
     if (!s.when) continue;
     const out: Figure[] = [];
     try {
-      await withDeadline(s.run(opts, out), s.deadlineMs, `section ${s.id} (${s.title})`);
+      await withDeadline(s.run(opts, out), s.deadlineMs * dScale, `section ${s.id} (${s.title})`);
     } catch (e) {
       const msg = (e as Error).message;
       errors.push(msg);
       out.push({ section: s.id, name: `section ${s.title}`, value: undefined, unit: "", note: e instanceof DeadlineError ? `timeout (${msg})` : `error: ${msg}` });
       log(msg);
+      // Stop what the section left running (each close bounded), so it does not load the next section.
+      for (const c of closers.reverse()) await withDeadline(Promise.resolve().then(c), 6000, "cleanup").catch(() => undefined);
     }
+    closers = [];
     // Keep (a)'s figures when only (c) was asked for: the loaded pings need (a)'s transfer as context.
     figures.push(...out);
   }
