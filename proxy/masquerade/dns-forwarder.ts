@@ -7,7 +7,7 @@
 import dns from "node:dns";
 import dgram from "node:dgram";
 import * as dnsPacket from "dns-packet";
-import type { Counters, Log } from "./counters.js";
+import type { Counters, Logger as Log } from "../log.js";
 
 /** TTL given to answers that came from dns.lookup (which hides the real TTL). */
 const LOOKUP_TTL_S = 60;

@@ -8,7 +8,7 @@
  * dropped and counted (`icmp.no-ping-binary`).
  */
 import { execFile } from "node:child_process";
-import type { Counters, Log } from "./counters.js";
+import type { Counters, Logger as Log } from "../log.js";
 import type { Policy } from "./policy.js";
 import type { IcmpEchoRequest, MasqueradeStack } from "./stack-face.js";
 

@@ -6,7 +6,7 @@
  * `IcmpEchoForwarder`. The server's own link address stands for the host
  * (its loopback services), subject to the `Policy`.
  */
-import { Counters, type Log } from "./counters.js";
+import { Counters, type Logger as Log } from "../log.js";
 import { DnsForwarder, type LookupFn } from "./dns-forwarder.js";
 import { IcmpEchoForwarder, type IcmpEchoLimits, type PingRunner } from "./icmp-echo.js";
 import { Policy, type PolicyOptions } from "./policy.js";
@@ -74,7 +74,7 @@ export class Masquerade {
 
   /** Live gauges and the counters, for status output. */
   status(): Record<string, number> {
-    return { ...this.counters.toJSON(), "tcp.open": this.tcp.connections, "udp.open": this.udp.size };
+    return { ...this.counters.snapshot(), "tcp.open": this.tcp.connections, "tcp.connecting": this.tcp.connecting, "udp.open": this.udp.size };
   }
 
   close(): void {

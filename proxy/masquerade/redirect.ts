@@ -6,7 +6,7 @@
  */
 import net from "node:net";
 import dgram from "node:dgram";
-import type { Log } from "./counters.js";
+import type { Logger as Log } from "../log.js";
 import { joinSockets } from "./join.js";
 import type { LinkUdpSocket } from "../link-net.js";
 import type { MasqueradeStack } from "./stack-face.js";

@@ -58,6 +58,11 @@ export class TcpForwarder {
     return this.open;
   }
 
+  /** Host connects in progress. */
+  get connecting(): number {
+    return this.halfOpen;
+  }
+
   handle(req: TcpForwardRequest): void {
     const where = `${req.dst}:${req.dstPort}`;
     const decision = this.policy.decide(req.dst, req.dstPort, this.serverAddress());

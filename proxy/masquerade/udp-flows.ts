@@ -6,7 +6,7 @@
  * A flow closes after an idle timeout.
  */
 import dgram from "node:dgram";
-import type { Counters, Log } from "./counters.js";
+import type { Counters, Logger as Log } from "../log.js";
 import type { Policy } from "./policy.js";
 import type { MasqueradeStack, UdpForwardDatagram } from "./stack-face.js";
 

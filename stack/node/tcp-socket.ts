@@ -258,9 +258,10 @@ export class TcpSocket extends Duplex {
     }
     if (flags & (EV_READABLE | EV_EOF) && this.wantRead) this.pull();
     if (flags & EV_CLOSED && c.state === "Closed" && !c.finReceived && !this.eofPushed && c.readable === 0) {
-      // closed without the peer's FIN and without an error (e.g. our own abort): end the read side
-      this.eofPushed = true;
-      this.push(null);
+      // Closed without the peer's FIN and without an error code: a reset the core keeps quiet about
+      // (RFC 9293 §3.10.7.3: RST in SYN-RECEIVED of a passive open) or an abort of the whole layer.
+      // Either way both directions are gone, so the socket must close, as net.Socket does on ECONNRESET.
+      this.destroy(tcpError("ECONNRESET", this.connecting ? "connect" : "read", this.remoteAddress, this.remotePort));
     }
   }
 

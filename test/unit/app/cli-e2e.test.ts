@@ -41,8 +41,9 @@ function freePort(): Promise<number> {
 
 function start(args: string[], name: string): ChildProcess {
   const child = spawn(process.execPath, [...BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d) => logs.push(`${name}: ${d}`));
-  child.stderr!.on("data", (d) => logs.push(`${name}: ${d}`));
+  const add = (d: Buffer) => logs.push(...String(d).split(/(?<=\n)/).map((l) => `${name}: ${l}`));
+  child.stdout!.on("data", add);
+  child.stderr!.on("data", add);
   return child;
 }
 

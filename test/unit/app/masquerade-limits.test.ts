@@ -34,6 +34,14 @@ after(async () => {
   blackhole.close();
 });
 
+async function until(cond: () => boolean, what: string, ms = 90_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms; masquerade ${JSON.stringify(pair.masq()?.status())}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function roundTrip(text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = pair.client.stack.connect({ host: "192.168.7.1", port: echoPort });
@@ -51,15 +59,13 @@ test("more connections than the per-peer cap are refused and counted; others sti
     s.on("error", () => {});
     return s;
   });
-  // Wait until the masquerade has seen every SYN.
-  for (let i = 0; i < 100 && (pair.masq()?.status()["tcp.connections"] ?? 0) + (pair.masq()?.status()["tcp.dropped.max-connections"] ?? 0) < 60; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // Wait (generously: the machine may be loaded) until the masquerade has decided every SYN.
+  await until(() => (pair.masq()?.status()["tcp.connections"] ?? 0) + (pair.masq()?.status()["tcp.dropped.max-connections"] ?? 0) >= 60, "all 60 SYNs decided");
   const st = pair.masq()!.status();
   assert.ok(st["tcp.dropped.max-connections"] >= 20, JSON.stringify(st));
   for (const s of sockets) s.destroy();
   // The cap frees as they close; a normal connection works again.
-  for (let i = 0; i < 100 && pair.masq()!.status()["tcp.open"] > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  await until(() => pair.masq()!.status()["tcp.open"] === 0 && pair.masq()!.status()["tcp.connecting"] === 0, "every capped connection closed");
   assert.equal(await roundTrip("still here"), "still here");
 });
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as dnsPacket from "dns-packet";
 import { DnsForwarder } from "../../../proxy/masquerade/dns-forwarder.js";
-import { Counters } from "../../../proxy/masquerade/counters.js";
+import { Counters } from "../../../proxy/log.js";
 
 const hosts: Record<string, string[]> = { "files.test": ["127.0.0.1"], "two.test": ["10.200.0.1", "10.200.0.2"] };
 const lookup = async (name: string, family: 4 | 6) => {
@@ -19,16 +19,16 @@ test("A questions are answered from the host's lookup, with the query id", async
   const f = new DnsForwarder(new Counters(), () => {}, lookup);
   const r = dnsPacket.decode(Buffer.from((await f.answer(query("two.test", "A", 4242)))!));
   assert.equal(r.id, 4242);
-  assert.equal(r.rcode, "NOERROR");
+  assert.equal(r.flags! & 0xf, 0);
   assert.deepEqual(r.answers!.map((a) => (a as { data: string }).data), ["10.200.0.1", "10.200.0.2"]);
 });
 
 test("an unknown name is NXDOMAIN; a name without that family is an empty NOERROR", async () => {
   const f = new DnsForwarder(new Counters(), () => {}, lookup);
   const nx = dnsPacket.decode(Buffer.from((await f.answer(query("nope.test", "A")))!));
-  assert.equal(nx.rcode, "NXDOMAIN");
+  assert.equal((nx.flags! & 0xf), 3);
   const empty = dnsPacket.decode(Buffer.from((await f.answer(query("files.test", "AAAA")))!));
-  assert.equal(empty.rcode, "NOERROR");
+  assert.equal((empty.flags! & 0xf), 0);
   assert.equal(empty.answers!.length, 0);
 });
 

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { Duplex, PassThrough } from "node:stream";
 import { TcpForwarder, rejectionFor } from "../../../proxy/masquerade/tcp-forward.js";
 import { Policy } from "../../../proxy/masquerade/policy.js";
-import { Counters } from "../../../proxy/masquerade/counters.js";
+import { Counters } from "../../../proxy/log.js";
 import type { TcpForwardRequest, TcpRejectHow } from "../../../proxy/masquerade/stack-face.js";
 import type { LinkSocket } from "../../../proxy/link-net.js";
 
