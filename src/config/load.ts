@@ -23,6 +23,7 @@ import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { defaultSessionConfig, type AuthMethod, type SecretEntry, type SessionConfig } from "../ppp/session-config.js";
 import { ConfigError } from "./config-error.js";
+import { defaultCcpConfig, parseDeflateOption, type CcpConfig } from "../ppp/compress/ccp.js";
 import { LoginDatabase, type LoginResult } from "./login.js";
 import { argCount, findOption, type OptionContext, type OptionSettings, type Role } from "./option-table.js";
 import { readSecretsFile } from "./secrets-file.js";
@@ -343,6 +344,22 @@ function hasSecretFor(entries: SecretEntry[], ourName: string, remoteName: strin
   );
 }
 
+/** CCP from `noccp`, `nodeflate` and `deflate R[,T]` (pppd ccp.c). */
+function ccpConfig(s: OptionSettings, notes: string[]): CcpConfig {
+  if (s.ccp === false) return { enabled: false };
+  const ccp = defaultCcpConfig();
+  if (s.deflate !== undefined) {
+    try {
+      const d = parseDeflateOption(s.deflate);
+      ccp.deflate = d.deflate;
+      if (d.warning) notes.push(d.warning);
+    } catch (err) {
+      throw new ConfigError(`deflate: ${(err as Error).message}`, undefined, "deflate");
+    }
+  }
+  return ccp;
+}
+
 function finish(s: OptionSettings, f: FinishContext): PppConfig {
   const { role } = f;
   const name = s.name ?? f.hostname;
@@ -421,7 +438,9 @@ function finish(s: OptionSettings, f: FinishContext): PppConfig {
     acceptRemote: s.acceptRemote ?? false,
     msDns,
     usePeerDns: s.usePeerDns ?? role === "dial",
-    vj: s.vj ?? false,
+    // pppd's defaults: VJ on, CCP with Deflate 15 offered.
+    vj: s.vj ?? true,
+    ccp: ccpConfig(s, f.notes),
     dcc: role === "serve" ? (s.dcc === false ? "off" : "answer") : s.dcc ? "call" : "off",
     debug: debugLevel > 0,
   });

@@ -78,6 +78,10 @@ export interface OptionSettings {
   accomp?: boolean;
   magic?: boolean;
   vj?: boolean;
+  /** false: `noccp`. */
+  ccp?: boolean;
+  /** pppd `deflate R[,T]`; "0" for `nodeflate`. */
+  deflate?: string;
   login?: boolean;
   dcc?: boolean;
   logfile?: string;
@@ -412,11 +416,11 @@ const namedOptions: OptionSpec[] = [
   accepted("+ipv6", "none", "Enable IPv6CP", "asks for IPv6CP, which ppproxy does not implement; ignored"),
   accepted("dump", "none", "Print options in effect", NOT_IMPL),
 
-  // compression (CCP): not implemented
-  accepted("noccp", "none", "Disable CCP (ppproxy never negotiates it)"),
-  accepted("nodeflate", "none", "Disable Deflate compression"),
+  // compression (CCP, RFC 1962): Deflate (RFC 1979); BSD-Compress is not implemented
+  flag("noccp", "ccp", false, "Disable CCP compression negotiation"),
+  { name: "nodeflate", arg: "none", roles: BOTH, help: "Disable Deflate compression", apply: (ctx) => ctx.set("deflate", "0") },
   accepted("nobsdcomp", "none", "Disable BSD-Compress"),
-  accepted("deflate", "string", "Deflate compression", NO_CCP),
+  strOpt("deflate", "deflate", "Deflate window sizes R[,T] (8..15, 0 = off)"),
   accepted("bsdcomp", "string", "BSD-Compress compression", NO_CCP),
 
   // process and link lifetime

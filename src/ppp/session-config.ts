@@ -4,6 +4,7 @@
  * never parses option words itself.
  */
 import type { Ip4 } from "../../stack/util/addr.js";
+import type { CcpConfig } from "./compress/ccp.js";
 
 export type AuthMethod = "pap" | "chap-md5" | "mschapv2";
 
@@ -72,6 +73,8 @@ export interface SessionConfig {
   usePeerDns: boolean;
   /** VJ compression (pppd `novj` = false). Rejected until the compression work lands. */
   vj: boolean;
+  /** CCP (pppd `noccp`, `nodeflate`, `deflate R[,T]`; see compress/ccp.ts); absent = not run, as `noccp`. */
+  ccp?: CcpConfig;
 
   /** Windows DCC handshake; see DccMode. */
   dcc: DccMode;

@@ -5,8 +5,9 @@
  * ip-up/ip-down, IP datagrams, dead), one deadline (`pollTimeout`).
  *
  * It owns the HDLC framing, the DCC handshake, LCP, the authentication
- * machines of both directions, IPCP and VJ header compression (vj.ts: IP ->
- * VJ on transmit, VJ -> IP on receive), and gates protocols by RFC 1661 §3
+ * machines of both directions, IPCP, VJ header compression (vj.ts) and CCP
+ * with Deflate (compress/: IP -> VJ -> Deflate on transmit, the reverse on
+ * receive, in ppp_generic.c's order), and gates protocols by RFC 1661 §3
  * phase as pppd's main.c does: only LCP before Authenticate, LCP and
  * authentication in Authenticate, NCPs in Network; protocols we do not run
  * are Protocol-Rejected in Network phase.
@@ -26,8 +27,10 @@ import { Ipcp } from "./ipcp.js";
 import { addressAllowed } from "./addr-policy.js";
 import { DccAnswerer, DccCaller } from "./dcc.js";
 import { PROTO_VJC_COMP, PROTO_VJC_UNCOMP, VjCompressor, VjDecompressor } from "./vj.js";
+import { Ccp } from "./compress/ccp.js";
+import { PPP_COMP } from "./compress/deflate.js";
 import { debugLine } from "./printer.js";
-import { PPP_CHAP, PPP_IP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_LONG_NAMES } from "./protocol-numbers.js";
+import { PPP_CCP, PPP_CHAP, PPP_IP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_LONG_NAMES } from "./protocol-numbers.js";
 import { hx } from "./options.js";
 
 export type Phase = "dead" | "establish" | "authenticate" | "network" | "terminate";
@@ -73,6 +76,8 @@ export class PppSession {
   /** VJ from IPCP up to IPCP down: compress what the peer agreed to take (his), decompress what we asked for (got). */
   private vjTx: VjCompressor | undefined;
   private vjRx: VjDecompressor | undefined;
+  /** CCP (RFC 1962) and its Deflate data path; inert under noccp (config.ccp absent or disabled). */
+  readonly ccp: Ccp;
   /** Framing errors seen so far; a new one means a frame was lost: toss the VJ receiver (kernel slhc_toss). */
   private rxErrors = 0;
   private authenticator: AuthMachine | undefined;
@@ -111,6 +116,9 @@ export class PppSession {
       finished: (now) => this.lcpFinished(now),
       log: (level, text) => this.log(level, text),
       protocolRejected: (proto, now) => this.protocolRejected(proto, now),
+    });
+    this.ccp = new Ccp({ ...(config.ccp ?? { enabled: false }), mru: config.mru }, {
+      log: (level, text) => this.log(level, text),
     });
     this.ipcp = new Ipcp(config, {
       up: (now) => this.ipcpUp(now),
@@ -197,6 +205,7 @@ export class PppSession {
   handleTimeout(now: Millis): void {
     this.lcp.handleTimeout(now);
     this.ipcp.fsm.handleTimeout(now);
+    this.ccp.handleTimeout(now);
     for (const m of [this.authenticator, this.authPeer]) {
       const t = m?.pollTimeout();
       if (m && t !== undefined && now >= t) m.handleTimeout(now);
@@ -214,7 +223,7 @@ export class PppSession {
 
   pollTimeout(): Millis | undefined {
     return earliest(
-      this.lcp.pollTimeout(), this.ipcp.fsm.pollTimeout(), this.authenticator?.pollTimeout(),
+      this.lcp.pollTimeout(), this.ipcp.fsm.pollTimeout(), this.ccp.pollTimeout(), this.authenticator?.pollTimeout(),
       this.authPeer?.pollTimeout(), this.dccCaller?.pollTimeout(),
     );
   }
@@ -233,7 +242,8 @@ export class PppSession {
     if (packet.length > this.mtu) return this.drop("tx-ip-too-big");
     this.stats.txIpPackets++;
     const { proto, packet: out } = this.vjTx ? this.vjTx.compress(packet) : { proto: PPP_IP, packet };
-    this.sendFrame(proto, out);
+    const c = this.ccp.transmit(proto, out); // ppp_generic.c: VJ first, then the compressor
+    this.sendFrame(c.proto, c.info);
     this.flush(now);
     return true;
   }
@@ -250,6 +260,15 @@ export class PppSession {
     this.sawFrame = true;
     this.stats.rxFrames++;
     this.noteFramingErrors();
+    // ppp_generic.c: decompress (or feed the decompressor's history) before VJ and IP.
+    if (this.ccp.enabled && (this.ccp.receiving || protocol === PPP_COMP)) {
+      const r = this.ccp.receive(protocol, info, now);
+      if (!r) {
+        this.vjRx?.toss(); // ppp_receive_error -> slhc_toss
+        return void this.drop("rx-ccp-error");
+      }
+      ({ proto: protocol, info } = r);
+    }
     if (protocol === PROTO_VJC_COMP || protocol === PROTO_VJC_UNCOMP) {
       if (!this.vjRx) return void this.drop("rx-vj-not-negotiated");
       const ip = this.vjRx.decompress(protocol, info);
@@ -287,16 +306,26 @@ export class PppSession {
         if (phase !== "network") return this.discard(protocol);
         this.ipcp.fsm.input(info, now);
         return;
+      case PPP_CCP:
+        if (!this.ccp.enabled) return this.unsupported(protocol, info); // noccp: Protocol-Reject, as pppd
+        if (phase !== "network") return this.discard(protocol);
+        this.ccp.input(info, now);
+        return;
       default:
-        if (phase !== "network" || this.lcp.fsm.state !== "Opened") return this.discard(protocol);
-        if (this.config.debug) {
-          // pppd main.c get_input: a warning, and only with `debug`
-          const name = PROTOCOL_LONG_NAMES.get(protocol);
-          this.log("warn", name ? `Unsupported protocol '${name}' (${hx(protocol)}) received` : `Unsupported protocol ${hx(protocol)} received`);
-        }
-        this.drop("protocol-rejected");
-        this.lcp.protocolReject(protocol, info);
+        return this.unsupported(protocol, info);
     }
+  }
+
+  /** In Network phase, a protocol we do not run is Protocol-Rejected (pppd main.c get_input). */
+  private unsupported(protocol: number, info: Uint8Array): void {
+    if (this._phase !== "network" || this.lcp.fsm.state !== "Opened") return this.discard(protocol);
+    if (this.config.debug) {
+      // pppd main.c get_input: a warning, and only with `debug`
+      const name = PROTOCOL_LONG_NAMES.get(protocol);
+      this.log("warn", name ? `Unsupported protocol '${name}' (${hx(protocol)}) received` : `Unsupported protocol ${hx(protocol)} received`);
+    }
+    this.drop("protocol-rejected");
+    this.lcp.protocolReject(protocol, info);
   }
 
   /** A frame was lost to a framing error since the last look: the VJ receiver must wait for a refresh. */
@@ -318,6 +347,11 @@ export class PppSession {
     if (protocol === PPP_IPCP) {
       this.log("debug", `Protocol-Reject for 'Internet Protocol Control Protocol' (${hx(protocol)}) received`);
       this.ipcp.fsm.protocolRejected(now);
+      return true;
+    }
+    if (protocol === PPP_CCP) {
+      this.log("debug", `Protocol-Reject for 'Compression Control Protocol' (${hx(protocol)}) received`);
+      this.ccp.protocolRejected(now); // pppd ccp_protrej
       return true;
     }
     if (protocol === PPP_LCP || protocol === PPP_PAP || protocol === PPP_CHAP) {
@@ -349,6 +383,7 @@ export class PppSession {
     this.peerName = undefined;
     this.ipcp.allowedRemote = undefined;
     this.ipcp.fsm.lowerUp(now);
+    this.ccp.lowerUp(now);
     if (!weAuth && !peerAuth) {
       this.enterNetwork(now);
       return;
@@ -376,6 +411,8 @@ export class PppSession {
     this.inLcpDown = true;
     this.ipcp.fsm.lowerDown(now);
     this.ipcp.fsm.close("LCP down", now);
+    this.ccp.lowerDown(now);
+    this.ccp.close("LCP down", now);
     this.inLcpDown = false;
     this.ipcpDown();
     this.authenticator = undefined;
@@ -447,6 +484,7 @@ export class PppSession {
 
   private enterNetwork(now: Millis): void {
     this.setPhase("network");
+    this.ccp.open(now); // pppd start_networks: CCP (and ECP) first, then the other NCPs
     this.ipcp.fsm.open(now);
   }
 
@@ -510,6 +548,10 @@ export class PppSession {
         const before = this.events.length + this.tx.length;
         this.authEvents(m, asAuthenticator, now);
         if (this.events.length + this.tx.length !== before) progress = true;
+      }
+      for (let p = this.ccp.pollTransmit(); p; p = this.ccp.pollTransmit()) {
+        this.sendFrame(PPP_CCP, p);
+        progress = true;
       }
       for (let p = this.ipcp.fsm.pollTransmit(); p; p = this.ipcp.fsm.pollTransmit()) {
         this.sendFrame(PPP_IPCP, p);

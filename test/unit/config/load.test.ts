@@ -162,9 +162,26 @@ test("kernel-only options are accepted with a note", () => {
   const c = loadConfig([], { role: "serve", ...fakeFs(files) });
   assert.ok(c.notes.includes("option 'defaultroute' has no meaning for ppproxy (no kernel interface or routes); ignored"), c.notes.join("\n"));
   assert.ok(c.notes.some((n) => n.startsWith("option 'kdebug'")));
-  assert.ok(c.notes.some((n) => n.startsWith("option 'deflate'")));
   assert.ok(!c.notes.some((n) => n.startsWith("option 'noipx'")), "no note for options that ask for what ppproxy does anyway");
   assert.equal(c.idle, 600);
+  // Compression options are real now: noccp wins over a later deflate, novj turns VJ off.
+  assert.deepEqual(c.session.ccp, { enabled: false });
+  assert.equal(c.session.vj, false);
+});
+
+test("compression: pppd's defaults (VJ, Deflate 15), nodeflate, deflate R,T, and a bad deflate value named", () => {
+  const d = loadConfig(["noauth"], { role: "serve", ...fakeFs({}) });
+  assert.equal(d.session.vj, true);
+  assert.deepEqual(d.session.ccp?.deflate, { tx: 15, rx: 15 });
+  const off = loadConfig(["noauth", "nodeflate"], { role: "serve", ...fakeFs({}) });
+  assert.equal(off.session.ccp?.enabled, true);
+  assert.equal(off.session.ccp?.deflate, undefined);
+  const asym = loadConfig(["noauth", "deflate", "12,15"], { role: "serve", ...fakeFs({}) });
+  assert.deepEqual(asym.session.ccp?.deflate, { rx: 12, tx: 15 });
+  const eight = loadConfig(["noauth", "deflate", "8"], { role: "serve", ...fakeFs({}) });
+  assert.deepEqual(eight.session.ccp?.deflate, { rx: 9, tx: 9 });
+  assert.ok(eight.notes.some((n) => /changed to 9/.test(n)));
+  assert.throws(() => loadConfig(["noauth", "deflate", "20"], { role: "serve", ...fakeFs({}) }), /deflate/);
 });
 
 test("auth: serve requires it unless noauth; CHAP preferred when chap-secrets has a line; require-* explicit", () => {
