@@ -163,7 +163,10 @@ export class NodeStack extends EventEmitter {
 
   /** Set when IPCP comes up; undefined when it goes down. */
   setAddress(local: string | undefined): void {
-    this.ip.setAddress(local === undefined ? undefined : needIp(local, "setAddress"));
+    const addr = local === undefined ? undefined : needIp(local, "setAddress");
+    this.ip.setAddress(addr);
+    // Listeners bind our address only, so masqueraded SYNs to the same port elsewhere reach the forwarder.
+    this.tcpLayer.setLocalAddress(addr);
     this.schedulePump();
   }
 
