@@ -7,7 +7,7 @@
 import net from "node:net";
 import dgram from "node:dgram";
 import type { Logger as Log } from "../log.js";
-import { joinSockets } from "./join.js";
+import { join } from "../join.js";
 import type { LinkUdpSocket } from "../link-net.js";
 import type { MasqueradeStack } from "./stack-face.js";
 
@@ -52,7 +52,7 @@ export async function startRedirect(
         return;
       }
       const remote = s.connect({ host: to, port: spec.peerPort });
-      joinSockets(client, remote, (err) => {
+      join(client, remote, (err) => {
         if (err) log("debug", `redirect ${spec.text}: ${err.message}`);
       });
     });

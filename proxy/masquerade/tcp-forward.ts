@@ -11,7 +11,7 @@ import net from "node:net";
 import type { Counters, Logger as Log } from "../log.js";
 import type { Policy } from "./policy.js";
 import type { TcpForwardRequest, TcpRejectHow } from "./stack-face.js";
-import { joinSockets } from "./join.js";
+import { join } from "../join.js";
 
 export interface TcpForwardLimits {
   /** Open connections per peer. */
@@ -101,7 +101,7 @@ export class TcpForwarder {
       const peer = req.accept();
       // Half-close travels: the peer's FIN must not close our sending side (net.Socket's default).
       peer.allowHalfOpen = true;
-      joinSockets(peer, host, (err) => {
+      join(peer, host, (err) => {
         this.open--;
         this.sockets.delete(host);
         if (err) this.log("debug", `masquerade: TCP ${where} ended: ${err.message}`);
