@@ -43,7 +43,8 @@ function request(dstPort: number, dst = SERVER) {
       accept: () => {
         verdict = { accepted: true };
         resolve();
-        return peer.sock;
+        // A plain Duplex stands in for the stack's TcpSocket: the forwarder only streams through it.
+        return peer.sock as unknown as ReturnType<TcpForwardRequest["accept"]>;
       },
       reject: (how) => {
         verdict = { rejected: how };
