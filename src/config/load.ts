@@ -432,6 +432,7 @@ function finish(s: OptionSettings, f: FinishContext): PppConfig {
     papSecrets: f.pap,
     chapSecrets: f.chap,
     password: s.password,
+    checkLogin,
     localIp: s.localIp,
     remoteIp: s.remoteIp,
     acceptLocal: s.acceptLocal ?? false,

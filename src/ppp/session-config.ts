@@ -59,6 +59,8 @@ export interface SessionConfig {
   chapSecrets: SecretEntry[];
   /** Literal `password` option, used as our secret when no file entry matches. */
   password?: string;
+  /** pppd `login`: PAP users must also pass the system password database (src/config/login.ts). */
+  checkLogin?: (user: string, password: string) => { ok: true } | { ok: false; reason: string };
 
   // --- IPCP ---
   /** Our address and the one we give the peer; undefined = negotiate (noipdefault / let the peer choose). */

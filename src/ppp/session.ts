@@ -11,6 +11,15 @@
  * phase as pppd's main.c does: only LCP before Authenticate, LCP and
  * authentication in Authenticate, NCPs in Network; protocols we do not run
  * are Protocol-Rejected in Network phase.
+ *
+ * Transmit path: control frames (LCP, authentication, IPCP, CCP, DCC) are
+ * framed at once and always leave first. IP datagrams from `sendIp()` wait
+ * uncompressed in the scheduler (tx-queue.ts: a priority band for small
+ * interactive packets, DRR between bulk flows); VJ, Deflate and HDLC framing
+ * run only when the driver pulls (`pollTransmit()`), so the compressors'
+ * stream state follows the order on the wire. `sendIp()` says false above
+ * the queue's high water; a `tx-writable` event follows once it drains below
+ * low water.
  */
 import type { Millis } from "../../stack/util/time.js";
 import { earliest } from "../../stack/util/time.js";
@@ -32,6 +41,7 @@ import { PPP_COMP } from "./compress/deflate.js";
 import { debugLine } from "./printer.js";
 import { PPP_CCP, PPP_CHAP, PPP_IP, PPP_IPCP, PPP_LCP, PPP_PAP, PROTOCOL_LONG_NAMES } from "./protocol-numbers.js";
 import { hx } from "./options.js";
+import { TxQueue, type TxQueueOptions, type TxQueueStats } from "./tx-queue.js";
 
 export type Phase = "dead" | "establish" | "authenticate" | "network" | "terminate";
 
@@ -41,6 +51,8 @@ export type SessionEvent =
   | { type: "ip-up"; local: Ip4; remote: Ip4; dns: Ip4[]; mtu: number; peerName?: string }
   | { type: "ip-down" }
   | { type: "ip-packet"; packet: Uint8Array }
+  /** The IP transmit queue, having refused (sendIp false), drained below its low water: send again. */
+  | { type: "tx-writable" }
   | { type: "dead"; reason: string };
 
 export interface SessionDeps {
@@ -50,6 +62,8 @@ export interface SessionDeps {
   authPeer?: (o: AuthPeerOptions) => AuthMachine;
   /** Debug printer for PAP/CHAP packets (secrets as <hidden>); default: src/ppp/auth. */
   describeAuth?: AuthDescriber;
+  /** The IP transmit scheduler's bounds and band settings (tx-queue.ts); quantum defaults to the MTU. */
+  txQueue?: TxQueueOptions;
 }
 
 export interface SessionStats {
@@ -63,6 +77,8 @@ export interface SessionStats {
   drops: Record<string, number>;
   /** Framing-level counters (bad FCS, aborts, oversize, ...). */
   hdlc: HdlcCounters;
+  /** The IP transmit scheduler's counters. */
+  txQueue: TxQueueStats;
 }
 
 type Level = "info" | "debug" | "warn" | "error";
@@ -92,7 +108,11 @@ export class PppSession {
   private deadReason = "";
   /** Inside LCP's This-Layer-Down: NCPs finishing now must not close LCP again. */
   private inLcpDown = false;
+  /** Framed control frames (and DCC bytes), sent before any IP datagram. */
   private readonly tx: Uint8Array[] = [];
+  /** IP datagrams waiting, uncompressed; compressed and framed in pollTransmit(). */
+  private readonly ipq: TxQueue;
+  private readonly quantumFixed: boolean;
   private readonly events: SessionEvent[] = [];
   private readonly makeAuthenticator: (o: AuthenticatorOptions) => AuthMachine;
   private readonly makeAuthPeer: (o: AuthPeerOptions) => AuthMachine;
@@ -105,9 +125,11 @@ export class PppSession {
     this.describeAuth = deps.describeAuth ?? describeAuthPacket;
     this.encoder = new HdlcEncoder(config.escape);
     this.decoder = new HdlcDecoder(config.mru);
+    this.ipq = new TxQueue(deps.txQueue);
+    this.quantumFixed = deps.txQueue?.quantum !== undefined;
     this.stats = {
       rxFrames: 0, txFrames: 0, rxBytes: 0, txBytes: 0, rxIpPackets: 0, txIpPackets: 0, drops: {},
-      hdlc: this.decoder.counters,
+      hdlc: this.decoder.counters, txQueue: this.ipq.stats,
     };
     this.lcp = new Lcp(config, deps.rng, {
       up: (now) => this.lcpUp(now),
@@ -228,24 +250,57 @@ export class PppSession {
     );
   }
 
+  /**
+   * The next framed bytes for the line: control frames first, then one IP
+   * datagram from the scheduler, compressed (VJ, then CCP) and framed now.
+   */
   pollTransmit(): Uint8Array | undefined {
-    return this.tx.shift();
+    const c = this.tx.shift();
+    if (c) return c;
+    for (;;) {
+      const packet = this.ipq.dequeue();
+      if (this.ipq.pollWritable()) this.events.push({ type: "tx-writable" });
+      if (!packet) return undefined;
+      if (!this.ipUp) {
+        this.drop("tx-ip-not-up");
+        continue;
+      }
+      this.stats.txIpPackets++;
+      const { proto, packet: out } = this.vjTx ? this.vjTx.compress(packet) : { proto: PPP_IP, packet };
+      const z = this.ccp.transmit(proto, out); // ppp_generic.c: VJ first, then the compressor
+      this.sendFrame(z.proto, z.info);
+      return this.tx.shift();
+    }
   }
 
   pollEvent(): SessionEvent | undefined {
     return this.events.shift();
   }
 
-  /** Send one IPv4 datagram; false (and counted) unless IPCP is Opened. */
-  sendIp(packet: Uint8Array, now: Millis): boolean {
+  /**
+   * Queue one IPv4 datagram for the line (the session keeps the reference).
+   * False when it was dropped (IPCP not Opened, over the MTU, past the
+   * queue's hard bound: counted in stats.drops) or when it was accepted but
+   * the queue is at or above its high water: stop sending until the
+   * `tx-writable` event. `now` is unused (kept for the callers' signature).
+   */
+  sendIp(packet: Uint8Array, _now?: Millis): boolean {
     if (!this.ipUp) return this.drop("tx-ip-not-up");
     if (packet.length > this.mtu) return this.drop("tx-ip-too-big");
-    this.stats.txIpPackets++;
-    const { proto, packet: out } = this.vjTx ? this.vjTx.compress(packet) : { proto: PPP_IP, packet };
-    const c = this.ccp.transmit(proto, out); // ppp_generic.c: VJ first, then the compressor
-    this.sendFrame(c.proto, c.info);
-    this.flush(now);
-    return true;
+    const dropped = this.ipq.stats.dropped;
+    const ok = this.ipq.enqueue(packet);
+    if (this.ipq.stats.dropped !== dropped) this.drop("tx-queue-full");
+    return ok;
+  }
+
+  /** IP bytes waiting in the transmit scheduler (uncompressed). */
+  get txQueueBytes(): number {
+    return this.ipq.bytes;
+  }
+
+  /** Is VJ header compression on for what we send (IPCP up and the peer asked for it)? */
+  get vjTransmit(): boolean {
+    return this.vjTx !== undefined;
   }
 
   /** Our send MTU: our cap and the peer's MRU. */
@@ -393,6 +448,7 @@ export class PppSession {
     if (weAuth) {
       this.authenticator = this.makeAuthenticator({
         method: weAuth, ourName: c.name, secrets: weAuth === "pap" ? c.papSecrets : c.chapSecrets, rng: this.deps.rng,
+        checkLogin: weAuth === "pap" ? c.checkLogin : undefined,
       });
       this.authenticator.start(now);
     }
@@ -517,6 +573,7 @@ export class PppSession {
     const { got, his } = this.ipcp;
     this.vjTx = his.vj ? new VjCompressor(his.vj.maxSlotId ?? 15, his.vj.compSlotId ?? true) : undefined;
     this.vjRx = got.vj ? new VjDecompressor(got.vj.maxSlotId ?? 15) : undefined;
+    if (!this.quantumFixed) this.ipq.quantum = this.mtu;
     this.ipUp = true;
     this.events.push({ type: "ip-up", local, remote, dns, mtu: this.mtu, peerName: this.peerName });
   }
@@ -526,6 +583,9 @@ export class PppSession {
     this.ipUp = false;
     this.vjTx = undefined;
     this.vjRx = undefined;
+    const n = this.ipq.clear();
+    if (n > 0) this.stats.drops["tx-ip-not-up"] = (this.stats.drops["tx-ip-not-up"] ?? 0) + n;
+    if (this.ipq.pollWritable()) this.events.push({ type: "tx-writable" });
     this.events.push({ type: "ip-down" });
   }
 

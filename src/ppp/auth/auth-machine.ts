@@ -46,6 +46,12 @@ export interface AuthenticatorOptions {
   /** Restart timer and attempts (pppd: 3 s, 10 transmits). */
   timeoutMs?: number;
   maxTransmits?: number;
+  /**
+   * pppd `login` (PAP only): the user and password must also pass the system
+   * password database; a pap-secrets line is still needed, and an empty secret
+   * there then stands for "whatever the system says".
+   */
+  checkLogin?: (user: string, password: string) => { ok: true } | { ok: false; reason: string };
 }
 
 export interface AuthPeerOptions {

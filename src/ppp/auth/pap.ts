@@ -12,7 +12,7 @@
  */
 import type { Millis } from "../../../stack/util/time.js";
 import type { SecretEntry } from "../session-config.js";
-import { PPP_PAP, type AuthMachine } from "./auth-machine.js";
+import { PPP_PAP, type AuthMachine, type AuthenticatorOptions } from "./auth-machine.js";
 import { AuthMachineBase, type RestartTimerOptions } from "./machine-base.js";
 import { buildAuthPacket, bytesEqual, bytesToText, lengthPrefixed, parseAuthPacket, textToBytes } from "./packet.js";
 import { lookupSecret } from "./secrets-match.js";
@@ -62,6 +62,7 @@ type AuthenticatorState =
 export interface PapAuthenticatorOptions extends RestartTimerOptions {
   ourName: string;
   secrets: SecretEntry[];
+  checkLogin?: AuthenticatorOptions["checkLogin"];
 }
 
 export class PapAuthenticator extends AuthMachineBase implements AuthMachine {
@@ -100,11 +101,21 @@ export class PapAuthenticator extends AuthMachineBase implements AuthMachine {
     this.deadline = undefined;
     const user = bytesToText(req.user);
     const entry = lookupSecret(this.opts.secrets, user, this.opts.ourName);
-    const ok = entry !== undefined && bytesEqual(textToBytes(entry.secret), req.password);
+    let ok = entry !== undefined;
     if (!entry) this.log("warn", `no PAP secret found for ${user}`);
+    const login = this.opts.checkLogin;
+    // pppd auth.c check_passwd: a non-empty secret must match; with `login` an empty one defers to the system.
+    if (entry && (entry.secret !== "" || !login)) ok = bytesEqual(textToBytes(entry.secret), req.password);
+    if (ok && login) {
+      const r = login(user, bytesToText(req.password));
+      if (!r.ok) {
+        ok = false;
+        this.log("warn", `user ${user}: login refused: ${r.reason}`);
+      }
+    }
     this.verdict = { code: ok ? PAP_AUTH_ACK : PAP_AUTH_NAK, message: textToBytes(ok ? MSG_OK : MSG_BAD) };
     this.send(buildAuthPacket(this.verdict.code, p.id, lengthPrefixed(this.verdict.message)));
-    if (ok) {
+    if (ok && entry) {
       this.state = "open";
       this.emit({ type: "success", peerName: user, addresses: entry.addresses, message: MSG_OK });
     } else {

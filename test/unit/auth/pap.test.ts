@@ -150,3 +150,26 @@ test("PAP: random loss (30%) over 50 seeds: both sides agree whenever the peer h
   }
   assert.ok(bothOk >= 48, `only ${bothOk}/50 seeds succeeded`);
 });
+
+test("PAP with `login`: an empty secret defers to the system database; a refusal is a Nak", () => {
+  const entries: SecretEntry[] = [{ client: "zaphod", server: "*", secret: "", addresses: [], origin: "pap-secrets:1" }];
+  const system = (user: string, password: string) =>
+    user === "zaphod" && password === "unix-pw" ? ({ ok: true } as const) : ({ ok: false, reason: "wrong password" } as const);
+  for (const [password, expected] of [["unix-pw", "success"], ["guess", "failure"]] as const) {
+    const rng = new SeededRng(2);
+    const authenticator = createAuthenticator({ method: "pap", ourName: "ppproxy", secrets: entries, rng, checkLogin: system });
+    const peer = createAuthPeer({ method: "pap", user: "zaphod", secretFor: () => password, rng });
+    const pair = new AuthPair(authenticator, peer);
+    pair.drive();
+    assert.equal(AuthPair.outcomes(pair.authEvents)[0].type, expected, password);
+  }
+});
+
+test("PAP with `login`: a non-empty secret must still match as well", () => {
+  const rng = new SeededRng(3);
+  const authenticator = createAuthenticator({ method: "pap", ourName: "ppproxy", secrets: SECRETS, rng, checkLogin: () => ({ ok: true }) });
+  const peer = createAuthPeer({ method: "pap", user: "zaphod", secretFor: () => "not-the-secret", rng });
+  const pair = new AuthPair(authenticator, peer);
+  pair.drive();
+  assert.equal(AuthPair.outcomes(pair.authEvents)[0].type, "failure");
+});
