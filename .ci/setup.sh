@@ -2,7 +2,8 @@
 # .ci/setup.sh — the Debian packages the test suites use as real peers and
 # tools: socat (pty pairs, TUN relay), curl, iproute2 (network namespaces),
 # iputils-ping (the masquerade's ICMP echo), git and openssh-client (proxy
-# clients), netcat-openbsd (nc -X 5), tshark. Idempotent; installs only what
+# clients), netcat-openbsd (nc -X 5), tshark, chromium (test/real: a
+# headless browser through the SOCKS5 proxy). Idempotent; installs only what
 # is missing. Tests that need a tool that is absent skip loudly instead.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -12,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 declare -A pkg_for=(
   [socat]=socat [curl]=curl [ip]=iproute2 [tc]=iproute2 [ping]=iputils-ping
-  [git]=git [ssh]=openssh-client [nc]=netcat-openbsd
+  [git]=git [ssh]=openssh-client [nc]=netcat-openbsd [chromium]=chromium
 )
 need=()
 for tool in "${!pkg_for[@]}"; do
