@@ -17,9 +17,9 @@
  * uncompressed in the scheduler (tx-queue.ts: a priority band for small
  * interactive packets, DRR between bulk flows); VJ, Deflate and HDLC framing
  * run only when the driver pulls (`pollTransmit()`), so the compressors'
- * stream state follows the order on the wire. `sendIp()` says false above
- * the queue's high water; a `tx-writable` event follows once it drains below
- * low water.
+ * stream state follows the order on the wire. At or above the queue's high
+ * water `txQueueFull` is true; a `tx-writable` event follows once it drains
+ * below low water.
  */
 import type { Millis } from "../../stack/util/time.js";
 import { earliest } from "../../stack/util/time.js";
@@ -279,23 +279,31 @@ export class PppSession {
 
   /**
    * Queue one IPv4 datagram for the line (the session keeps the reference).
-   * False when it was dropped (IPCP not Opened, over the MTU, past the
-   * queue's hard bound: counted in stats.drops) or when it was accepted but
-   * the queue is at or above its high water: stop sending until the
-   * `tx-writable` event. `now` is unused (kept for the callers' signature).
+   * True when it was accepted; false when it was dropped and counted in
+   * stats.drops (IPCP not Opened, over the MTU, past the queue's hard bound
+   * `tx-queue-full`). Acceptance does not mean "send more": check
+   * `txQueueFull` after it, and when that is true wait for `tx-writable`.
+   * (The return value keeps meaning "taken" for callers that queue a burst
+   * and drain later; the app turns the pair into the stack's output false.)
+   * `now` is unused, kept for the callers' signature.
    */
   sendIp(packet: Uint8Array, _now?: Millis): boolean {
     if (!this.ipUp) return this.drop("tx-ip-not-up");
     if (packet.length > this.mtu) return this.drop("tx-ip-too-big");
     const dropped = this.ipq.stats.dropped;
-    const ok = this.ipq.enqueue(packet);
-    if (this.ipq.stats.dropped !== dropped) this.drop("tx-queue-full");
-    return ok;
+    this.ipq.enqueue(packet);
+    if (this.ipq.stats.dropped !== dropped) return this.drop("tx-queue-full");
+    return true;
   }
 
   /** IP bytes waiting in the transmit scheduler (uncompressed). */
   get txQueueBytes(): number {
     return this.ipq.bytes;
+  }
+
+  /** The transmit queue is at or above its high water: hold further datagrams until `tx-writable`. */
+  get txQueueFull(): boolean {
+    return this.ipq.bytes >= this.ipq.highWater;
   }
 
   /** Is VJ header compression on for what we send (IPCP up and the peer asked for it)? */

@@ -29,7 +29,7 @@ export interface TxQueueOptions {
   highWater?: number;
   /** pollWritable() fires once the queue falls below this after a false. Default 2/3 of highWater. */
   lowWater?: number;
-  /** Hard bound: datagrams past this are dropped. Default max(4 × highWater, 64 KiB). */
+  /** Hard bound: datagrams past this are dropped. Default max(64 × highWater, 256 KiB): a safety net for callers that ignore high water (the app does not). */
   maxBytes?: number;
   /** DRR quantum, bytes (RFC 8290 §4.2 uses the MTU). Default 1500. */
   quantum?: number;
@@ -130,7 +130,7 @@ export class TxQueue {
   constructor(opts: TxQueueOptions = {}) {
     this.highWater = opts.highWater ?? 4608;
     this.lowWater = Math.min(opts.lowWater ?? Math.floor((this.highWater * 2) / 3), this.highWater);
-    this.maxBytes = opts.maxBytes ?? Math.max(4 * this.highWater, 64 * 1024);
+    this.maxBytes = opts.maxBytes ?? Math.max(64 * this.highWater, 256 * 1024);
     this.quantum = opts.quantum ?? 1500;
     this.smallPayload = opts.smallPayload ?? 128;
     this.priorityCap = opts.priorityCap ?? 8192;

@@ -28,9 +28,12 @@ const bulk = (n: number, src: number, dst: number): Uint8Array[] =>
     payload: new Uint8Array(512).fill(i & 0xff),
   }));
 
+/** One datagram at a time through the line, so the session's scheduler (tx-queue.ts, which may reorder between flows) keeps the sent order; test/unit/pacing covers reordered VJ traffic. */
 function send(pair: Pair, from: PppSession, packets: Uint8Array[]): void {
-  for (const p of packets) assert.ok(from.sendIp(p, pair.now));
-  pair.run(() => true);
+  for (const p of packets) {
+    assert.ok(from.sendIp(p, pair.now));
+    pair.run(() => true);
+  }
 }
 
 test("both sides with vj: <compress VJ 0f 01> negotiated both ways; mixed TCP traffic byte-exact both ways", () => {
