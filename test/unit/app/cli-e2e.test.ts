@@ -47,6 +47,18 @@ function start(args: string[], name: string): ChildProcess {
   return child;
 }
 
+/** Run a test body; on failure the error carries both processes' logs. */
+function withLogs(fn: () => Promise<void> | void): () => Promise<void> {
+  return async () => {
+    try {
+      await fn();
+    } catch (err) {
+      (err as Error).message += `\n--- ppproxy logs ---\n${logs.join("")}`;
+      throw err;
+    }
+  };
+}
+
 async function waitForLog(re: RegExp, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!re.test(logs.join(""))) {
@@ -99,44 +111,44 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("both ends log pppd's lines: PAP as the HOWTO's zaphod, the HOWTO's addresses", () => {
+test("both ends log pppd's lines: PAP as the HOWTO's zaphod, the HOWTO's addresses", withLogs(() => {
   const all = logs.join("");
   assert.match(all, /serve: .*PAP peer authentication succeeded for zaphod/);
   assert.match(all, /dial: .*local  IP address 192\.168\.7\.2/);
   assert.match(all, /dial: .*remote IP address 192\.168\.7\.1/);
   assert.doesNotMatch(all, /gargleBlaster/);
-});
+}));
 
-test("ppproxy ping through the running client prints ping(8) lines", async () => {
+test("ppproxy ping through the running client prints ping(8) lines", withLogs(async () => {
   const { stdout } = await run(process.execPath, [...BIN, "ping", "-c", "3", "-i", "0.2", "--control", join(dir, "ctl.sock"), "192.168.7.1"], { timeout: 60_000 });
   assert.match(stdout, /^PING 192\.168\.7\.1 \(192\.168\.7\.1\) 56\(84\) bytes of data\.$/m);
   assert.match(stdout, /^64 bytes from 192\.168\.7\.1: icmp_seq=3 ttl=\d+ time=[\d.]+ ms$/m);
   assert.match(stdout, /3 packets transmitted, 3 received, 0% packet loss/);
-});
+}));
 
-test("ppproxy fetch through the running client writes the file and checks its sha256", async () => {
+test("ppproxy fetch through the running client writes the file and checks its sha256", withLogs(async () => {
   const out = join(dir, "blob.bin");
   await run(process.execPath, [...BIN, "fetch", `http://127.0.0.1:${webPort}/blob`, "-o", out, "--sha256", sha, "--control", join(dir, "ctl.sock")], { timeout: 120_000 });
   assert.equal(createHash("sha256").update(readFileSync(out)).digest("hex"), sha);
-});
+}));
 
-test("ppproxy fetch resumes a partial file with Range", async () => {
+test("ppproxy fetch resumes a partial file with Range", withLogs(async () => {
   const out = join(dir, "partial.bin");
   writeFileSync(out, body.subarray(0, 50_000));
   const { stderr } = await run(process.execPath, [...BIN, "fetch", `http://127.0.0.1:${webPort}/blob`, "-o", out, "--sha256", sha, "--control", join(dir, "ctl.sock")], { timeout: 120_000 });
   assert.match(stderr, /resuming .* at byte 50000/);
   assert.equal(createHash("sha256").update(readFileSync(out)).digest("hex"), sha);
-});
+}));
 
-test("a wrong sha256 is an error with exit code 1", async () => {
+test("a wrong sha256 is an error with exit code 1", withLogs(async () => {
   const out = join(dir, "bad.bin");
   await assert.rejects(
     run(process.execPath, [...BIN, "fetch", `http://127.0.0.1:${webPort}/blob`, "-o", out, "--sha256", "00".repeat(32), "--control", join(dir, "ctl.sock")], { timeout: 120_000 }),
     (e: { code: number; stderr: string }) => e.code === 1 && /sha256 mismatch/.test(e.stderr),
   );
-});
+}));
 
-test("curl through the dialled client's SOCKS5 proxy", async () => {
+test("curl through the dialled client's SOCKS5 proxy", withLogs(async () => {
   const { stdout } = await run("curl", ["-sS", "--max-time", "60", "--socks5-hostname", `127.0.0.1:${socksPort}`, `http://localhost:${webPort}/`], { encoding: "buffer", maxBuffer: 1 << 22 });
   assert.equal(createHash("sha256").update(stdout).digest("hex"), sha);
-});
+}));
