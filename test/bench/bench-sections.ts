@@ -174,6 +174,7 @@ export async function sectionBulk(opts: BenchOptions, out: Figure[]): Promise<vo
       out.push(...figs);
     }
     await p.close(); // before ZMODEM: one paced line at a time
+    if (!opts.only.has("a")) return; // --only c: the bulk transfer was only the load
 
     const missing = ensureLrzsz();
     if (missing) {
