@@ -4,10 +4,22 @@
  * packets go to and come from. Both roles use it; the client puts proxies on
  * the stack, the server a masquerade.
  *
+ * Transmit: the stack's datagrams go into the session's scheduler
+ * (sendIp); when its queue is at high water the stack's `output` says false,
+ * and the session's `tx-writable` event calls `stack.outputReady()`, so our
+ * TCP senders feel the line (their data waits in socket buffers). The driver
+ * paces writes to the line rate when the link knows it.
+ *
+ * TCP timestamps (RFC 7323) are turned off for the stack on slow links
+ * (below `TIMESTAMPS_OFF_BELOW_BPS`) and whenever VJ compresses what we send:
+ * TSval changes in every segment, and VJ (RFC 1144) sends a segment whose
+ * options changed uncompressed, so timestamps cost 12 bytes plus about 40 of
+ * VJ per segment.
+ *
  * Events: 'up' ({local, remote, dns, mtu, peerName}), 'down', 'dead' (reason).
  */
 import { EventEmitter } from "node:events";
-import { CoreDriver } from "../link/core-driver.js";
+import { CoreDriver, type CoreDriverOptions } from "../link/core-driver.js";
 import type { Link } from "../link/link.js";
 import { PppSession, type SessionEvent } from "../ppp/session.js";
 import type { SessionConfig } from "../ppp/session-config.js";
@@ -16,6 +28,9 @@ import { formatIp4 } from "../../stack/util/addr.js";
 import { cryptoRng, type Rng } from "../../stack/util/rng.js";
 import { systemClock, type Clock } from "../../stack/util/time.js";
 import type { Logger } from "./log.js";
+
+/** Links slower than this (bit/s) run the stack's TCP without timestamps. */
+export const TIMESTAMPS_OFF_BELOW_BPS = 1_000_000;
 
 export interface LineUp {
   local: string;
@@ -33,6 +48,10 @@ export interface PppLineOptions {
   clock?: Clock;
   /** Bytes already read from the line before PPP started (past the connect script's last expect). */
   initialInput?: Uint8Array;
+  /** The driver's pacing (default true: on when the link knows its rate); `false` writes until the link says false. */
+  pacing?: CoreDriverOptions["pacing"];
+  /** TCP timestamps for the stack: default "auto" (off below TIMESTAMPS_OFF_BELOW_BPS or when VJ is on). */
+  tcpTimestamps?: boolean | "auto";
 }
 
 export class PppLine extends EventEmitter {
@@ -49,12 +68,13 @@ export class PppLine extends EventEmitter {
     const rng = opts.rng ?? cryptoRng;
     this.session = new PppSession(opts.config, { rng });
     this.stack = new NodeStack({ mtu: opts.config.mtu, clock: this.clock, rng });
+    this.setTimestamps(false);
     this.stack.output = (packet) => {
-      const ok = this.session.sendIp(packet, this.clock.now());
+      this.session.sendIp(packet, this.clock.now()); // a drop is counted in session.stats.drops
       this.driver.kick();
-      return ok;
+      return !this.session.txQueueFull;
     };
-    this.driver = new CoreDriver<SessionEvent>(this.session, opts.link, { clock: this.clock });
+    this.driver = new CoreDriver<SessionEvent>(this.session, opts.link, { clock: this.clock, pacing: opts.pacing ?? true });
     this.driver.on("event", (e: SessionEvent | { type: "hangup"; reason?: string }) => this.onEvent(e));
   }
 
@@ -101,6 +121,14 @@ export class PppLine extends EventEmitter {
     });
   }
 
+  /** The stack's TCP timestamps for connections opened from now on (tcpTimestamps, or "auto": off on slow links or with VJ). */
+  private setTimestamps(vj: boolean): void {
+    const want = this.opts.tcpTimestamps ?? "auto";
+    const bps = this.opts.link.bitsPerSecond;
+    const slow = bps !== undefined && bps < TIMESTAMPS_OFF_BELOW_BPS;
+    this.stack.tcpLayer.limits.timestamps = want === "auto" ? !slow && !vj : want;
+  }
+
   private onEvent(e: SessionEvent | { type: "hangup"; reason?: string }): void {
     switch (e.type) {
       case "log":
@@ -108,6 +136,9 @@ export class PppLine extends EventEmitter {
         break;
       case "ip-packet":
         this.stack.input(e.packet);
+        break;
+      case "tx-writable":
+        this.stack.outputReady();
         break;
       case "ip-up": {
         this.current = {
@@ -118,6 +149,7 @@ export class PppLine extends EventEmitter {
           peerName: e.peerName,
         };
         this.stack.setMtu(e.mtu);
+        this.setTimestamps(this.session.vjTransmit);
         this.stack.setAddress(this.current.local);
         this.emit("up", this.current);
         break;

@@ -10,6 +10,15 @@
  * core (where they can be prioritised or dropped by policy), not in OS or tty
  * buffers.
  *
+ * Pacing (opt-in, `pacing` option; PppLine turns it on): when the link knows its rate (`link.bitsPerSecond`, at most
+ * `pacing.maxBitsPerSecond`), the driver also estimates what the line has
+ * sent since each write (elapsed time × rate, `bitsPerByte` per byte: 10 for
+ * 8N1) and pulls the next frame only while less than `aheadBytes` are still
+ * unsent; otherwise it arms a second timer for when there will be room. So
+ * at most `aheadBytes` + one frame wait in OS, tty or FIFO buffers, and the
+ * queue that forms is the core's, where it is scheduled. Links with no
+ * known rate (TCP, stdio), or faster than the bound, write until false.
+ *
  * Hang-up: the link's 'hangup' is re-emitted twice over, as the driver's
  * 'hangup' (reason) and as a synthetic 'event' `{ type: "hangup", reason }`
  * (DriverHangup) in the core's event stream, so one switch over 'event' sees
@@ -42,12 +51,31 @@ export interface SansIoCore<E> {
   pollEvent(): E | undefined;
 }
 
+export interface PacingOptions {
+  /** Pull the next frame only while fewer than this many bytes are unsent. Default max(256, 40 ms of line). */
+  aheadBytes?: number;
+  /** Bits on the wire per byte: 10 for 8N1 (start + 8 data + stop). Default 10. */
+  bitsPerByte?: number;
+  /** Links faster than this are not paced (a 1 ms timer could not keep them busy). Default 4,000,000. */
+  maxBitsPerSecond?: number;
+}
+
 export interface CoreDriverOptions {
   /** Default systemClock. */
   clock?: Clock;
   /** Default real setTimeout/clearTimeout. */
   timers?: Timers;
+  /**
+   * Pace writes to link.bitsPerSecond when it is known (true or options);
+   * default false: write until link.write() says false. PppLine turns it on.
+   */
+  pacing?: PacingOptions | boolean;
 }
+
+/** Default pacing lead: 40 ms of line (enough slack for a late timer), at least 256 bytes. */
+export const DEFAULT_PACING_LEAD_MS = 40;
+/** RS-232 8N1: a start bit, 8 data bits, a stop bit. */
+export const BITS_PER_BYTE_8N1 = 10;
 
 export interface CoreDriverStats {
   bytesIn: number;
@@ -58,6 +86,8 @@ export interface CoreDriverStats {
   /** Frames the core produced after the line hung up (not written). */
   framesDiscarded: number;
   timerFires: number;
+  /** Times the driver stopped pulling because `aheadBytes` were still unsent (and armed the pacing timer). */
+  paced: number;
 }
 
 export class CoreDriver<E> extends EventEmitter {
@@ -75,7 +105,15 @@ export class CoreDriver<E> extends EventEmitter {
   /** Re-entrancy: an 'event' listener may call kick() while we pump. */
   private pumping = false;
   private pumpAgain = false;
-  private readonly st: CoreDriverStats = { bytesIn: 0, bytesOut: 0, framesOut: 0, heldBack: 0, framesDiscarded: 0, timerFires: 0 };
+  private readonly st: CoreDriverStats = { bytesIn: 0, bytesOut: 0, framesOut: 0, heldBack: 0, framesDiscarded: 0, timerFires: 0, paced: 0 };
+  /** Pacing: line bytes per millisecond (undefined: not paced) and the lead we allow. */
+  private readonly bytesPerMs: number | undefined;
+  private readonly aheadBytes: number;
+  /** Estimated bytes written but not yet on the wire, as of `backlogAt`. Invariant: ≥ 0. */
+  private backlog = 0;
+  private backlogAt: Millis = 0;
+  /** The pacing timer (separate from the core's); set ⇔ paceTimer !== undefined. */
+  private paceTimer: unknown;
 
   private readonly onData = (b: Buffer): void => {
     if (this.stopped) return;
@@ -96,6 +134,11 @@ export class CoreDriver<E> extends EventEmitter {
     if (!this.stopped) this.emit("event", { type: "hangup", reason } satisfies DriverHangup);
     this.pump();
   };
+  private readonly onPace = (): void => {
+    this.paceTimer = undefined;
+    if (this.stopped) return;
+    this.pump();
+  };
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.armedFor = undefined;
@@ -113,6 +156,16 @@ export class CoreDriver<E> extends EventEmitter {
     super();
     this.clock = opts.clock ?? systemClock;
     this.timers = opts.timers ?? realTimers;
+    const p = opts.pacing;
+    const bps = link.bitsPerSecond;
+    const po: PacingOptions = typeof p === "object" ? p : {};
+    if (p !== undefined && p !== false && bps !== undefined && bps > 0 && bps <= (po.maxBitsPerSecond ?? 4_000_000)) {
+      this.bytesPerMs = bps / (po.bitsPerByte ?? BITS_PER_BYTE_8N1) / 1000;
+      this.aheadBytes = Math.max(1, po.aheadBytes ?? Math.max(256, Math.round(this.bytesPerMs * DEFAULT_PACING_LEAD_MS)));
+    } else {
+      this.bytesPerMs = undefined;
+      this.aheadBytes = Infinity;
+    }
   }
 
   /** Wire link 'data'/'drain'/'hangup' to the core, flush what the core already has, arm the timer. */
@@ -139,11 +192,25 @@ export class CoreDriver<E> extends EventEmitter {
     this.link.off("drain", this.onDrain);
     this.link.off("hangup", this.onHangup);
     this.disarm();
+    if (this.paceTimer !== undefined) this.timers.clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
   }
 
   /** The link is refusing writes and the driver is waiting for 'drain'. */
   get waitingForDrain(): boolean {
     return this.blocked;
+  }
+
+  /** Pacing: the estimated bytes written to the link and not yet on the wire (0 when not paced). */
+  get unsentEstimate(): number {
+    if (this.bytesPerMs === undefined) return 0;
+    this.decay(this.clock.now());
+    return this.backlog;
+  }
+
+  /** Pacing: the lead in bytes (Infinity when not paced). */
+  get pacingAheadBytes(): number {
+    return this.aheadBytes;
   }
 
   /** The deadline the timer is armed for, if any. */
@@ -179,15 +246,38 @@ export class CoreDriver<E> extends EventEmitter {
       return;
     }
     while (!this.blocked && !this.stopped) {
+      if (this.bytesPerMs !== undefined) {
+        this.decay(this.clock.now());
+        if (this.backlog >= this.aheadBytes) {
+          this.armPace();
+          return;
+        }
+      }
       const frame = this.guard(() => this.core.pollTransmit());
       if (frame === undefined) return;
       this.st.framesOut++;
       this.st.bytesOut += frame.length;
+      if (this.bytesPerMs !== undefined) this.backlog += frame.length;
       if (!this.link.write(frame)) {
         this.blocked = true;
         this.st.heldBack++;
       }
     }
+  }
+
+  /** Take off what the line sent since the last look. */
+  private decay(now: Millis): void {
+    const dt = now - this.backlogAt;
+    this.backlogAt = now;
+    if (dt > 0) this.backlog = Math.max(0, this.backlog - dt * this.bytesPerMs!);
+  }
+
+  /** Wake when the unsent estimate falls below aheadBytes. */
+  private armPace(): void {
+    if (this.paceTimer !== undefined) return;
+    this.st.paced++;
+    const ms = Math.max(1, Math.ceil((this.backlog - this.aheadBytes + 1) / this.bytesPerMs!));
+    this.paceTimer = this.timers.setTimeout(this.onPace, ms);
   }
 
   private arm(): void {

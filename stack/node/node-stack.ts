@@ -6,10 +6,11 @@
  * link hook: `input(datagram)` in, `output(datagram, interactive)` out.
  *
  * Backpressure toward the link: when `output` returns false (or is not set
- * yet) the stack stops draining the cores, keeping up to `maxTxQueue`
- * datagrams it already took; the cores keep the rest (TCP keeps its
- * segments, UDP/ICMP their bounded queues, which drop + count past their
- * bound). `outputReady()` resumes.
+ * yet) the stack stops cutting TCP segments (TCP data waits in the socket
+ * send buffers), still sends ICMP and DNS datagrams, and keeps up to
+ * `maxTxQueue` other datagrams it already took; the cores keep the rest
+ * (UDP its bounded queue, which drops + counts past its bound).
+ * `outputReady()` resumes.
  *
  * Re-entrancy: input(), timers and kicks all go through one pump loop, so a
  * link that calls back into the stack synchronously (an in-memory pair)
@@ -76,6 +77,23 @@ function needIp(text: string, what: string): Ip4 {
   return a;
 }
 
+/** RFC 791 protocol numbers; RFC 1035 §4.2 DNS port. */
+const PROTO_ICMP = 1;
+const PROTO_UDP = 17;
+const DNS_PORT = 53;
+
+/** Datagrams sent even while the link pushes back: ICMP and DNS (small, interactive, each a bounded queue in its core). */
+function passesBackpressure(p: Uint8Array): boolean {
+  if (p.length < 20) return false;
+  const proto = p[9];
+  if (proto === PROTO_ICMP) return true;
+  if (proto !== PROTO_UDP) return false;
+  const ihl = (p[0] & 0x0f) * 4;
+  const fragOffset = ((p[6] & 0x1f) << 8) | p[7];
+  if (fragOffset !== 0 || p.length < ihl + 4) return false;
+  return ((p[ihl] << 8) | p[ihl + 1]) === DNS_PORT || ((p[ihl + 2] << 8) | p[ihl + 3]) === DNS_PORT;
+}
+
 export class NodeStack extends EventEmitter {
   readonly clock: Clock;
   readonly rng: Rng;
@@ -102,7 +120,7 @@ export class NodeStack extends EventEmitter {
   private pingSeq = 0;
   private udpForwarder: ((d: UdpForwardDatagram) => void) | undefined;
   private echoForwarder: ((e: IcmpEchoForward) => void) | undefined;
-  private readonly counters = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, txBlocked: 0, timerFires: 0, rxAfterClose: 0 };
+  private readonly counters = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, txBlocked: 0, txPassed: 0, timerFires: 0, rxAfterClose: 0 };
   private readonly udpHost: UdpSocketHost;
 
   constructor(opts: NodeStackOptions = {}) {
@@ -257,12 +275,7 @@ export class NodeStack extends EventEmitter {
   private flush(): void {
     for (;;) {
       if (this.blocked || !this.output) {
-        // Hold back up to the bound; the cores keep the rest.
-        while (this.txQueue.length < this.maxTxQueue) {
-          const t = this.ip.pollTransmit(this.clock.now());
-          if (!t) break;
-          this.txQueue.push(t);
-        }
+        this.flushBlocked();
         return;
       }
       const t = this.txQueue.shift() ?? this.ip.pollTransmit(this.clock.now());
@@ -273,6 +286,34 @@ export class NodeStack extends EventEmitter {
         this.blocked = true;
         this.counters.txBlocked++;
       }
+    }
+  }
+
+  /**
+   * The link pushes back (or is not set yet). TCP keeps its segments: it is
+   * detached from the IP layer while we poll, so no new segment is cut and
+   * its data waits in the socket send buffers (like Linux TCP small queues)
+   * instead of a deep queue. ICMP and DNS (UDP port 53) are not held while
+   * a link is attached: they go to `output` at once (the link ranks them
+   * ahead of bulk). Other datagrams (UDP, fragments) wait here up to
+   * `maxTxQueue`; their cores keep the rest.
+   */
+  private flushBlocked(): void {
+    const tcp = this.ip.tcp;
+    this.ip.attachTcp(undefined);
+    try {
+      while (this.txQueue.length < this.maxTxQueue) {
+        const t = this.ip.pollTransmit(this.clock.now());
+        if (!t) break;
+        if (this.output && passesBackpressure(t.packet)) {
+          this.counters.txPackets++;
+          this.counters.txBytes += t.packet.length;
+          this.counters.txPassed++;
+          this.output(t.packet, t.interactive);
+        } else this.txQueue.push(t);
+      }
+    } finally {
+      this.ip.attachTcp(tcp);
     }
   }
 

@@ -409,7 +409,9 @@ export class TcpConnection extends TcpTcb {
     if (this.wsEnabled) this.sndWscale = syn.wscale!;
     else this.rcvWscale = 0;
     this.sackEnabled = !!syn.sackPermitted;
-    this.tsEnabled = syn.tsVal !== undefined;
+    // RFC 7323 §3.2: on only when both SYNs carry TSopt. We offer it only when limits.timestamps;
+    // a SYN-ACK carries it only when our SYN did, so an active open takes the peer's word.
+    this.tsEnabled = syn.tsVal !== undefined && (!this.passive || this.host.limits.timestamps);
     if (this.tsEnabled) this.tsRecent = syn.tsVal!;
     this.mss = Math.max(Math.min(this.localMss, this.peerMss) - (this.tsEnabled ? TS_OVERHEAD : 0), 32);
     this.cc.setMss(this.mss);

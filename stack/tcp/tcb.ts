@@ -390,7 +390,7 @@ export abstract class TcpTcb {
       const offering = this.state === "SynSent";
       if (offering || this.wsEnabled) r.wscale = this.rcvWscale;
       if (offering || this.sackEnabled) r.sackPermitted = true;
-      if (offering || this.tsEnabled) {
+      if ((offering && this.host.limits.timestamps) || this.tsEnabled) {
         r.tsVal = this.tsNow(now);
         r.tsEcr = offering ? 0 : this.tsRecent;
       }
