@@ -1,0 +1,75 @@
+/**
+ * test/interop/interop-util.ts — small helpers shared by the client- and
+ * server-role interop tests (client-interop.test.ts, server-interop.test.ts):
+ * free loopback ports, SHA-256, reproducible test payloads, and failure
+ * messages that carry every log involved.
+ *
+ * Test-side helper only.
+ */
+
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+
+export function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `n` bytes from `seed`, reproducible: 8 KiB blocks alternating between
+ * incompressible ones (SHA-256 in counter mode) and text ("<seed> line <k>\n"
+ * lines), so that Deflate on the link has both stored and compressed packets
+ * and its history window spans both kinds.
+ */
+export function mixedBytes(seed: string, n: number): Buffer {
+  const out = Buffer.alloc(n);
+  const BLOCK = 8192;
+  let off = 0;
+  let ctr = 0;
+  let line = 0;
+  for (let block = 0; off < n; block++) {
+    const end = Math.min(n, off + BLOCK);
+    if (block % 2 === 0) {
+      while (off < end) off += createHash('sha256').update(`${seed}:${ctr++}`).digest().copy(out, off, 0, Math.min(32, end - off));
+    } else {
+      while (off < end) off += out.write(`${seed} line ${line++}\n`, off, end - off, 'latin1');
+    }
+  }
+  return out;
+}
+
+/** An error whose message is `err`'s plus each labelled log in full. */
+export function withLogs(err: unknown, logs: Record<string, string>): Error {
+  let msg = err instanceof Error ? err.message : String(err);
+  for (const [label, text] of Object.entries(logs)) {
+    // a log already in the message (a LogWatch dump) is not repeated
+    if (text.length > 0 && msg.includes(text)) continue;
+    msg += `\n--- ${label} (${text.length} chars) ---\n${text}\n--- end of ${label} ---`;
+  }
+  const e = new Error(msg);
+  if (err instanceof Error && err.stack) e.stack = `${msg}\n${err.stack.split('\n').slice(1).join('\n')}`;
+  return e;
+}
+
+/** Guest-side: seconds since boot, for throughput markers (`@@T name <uptime>`). */
+export const UPTIME = `$(cut -d' ' -f1 /proc/uptime)`;
+
+/** Extra pppd words for ppproxy from the environment (e.g. PPPROXY_INTEROP_EXTRA="novj noccp" to find which compression is at fault). */
+export function extraWords(): string[] {
+  return (process.env.PPPROXY_INTEROP_EXTRA ?? '').split(/\s+/).filter((w) => w !== '');
+}
+
+/** Extra words for the guest's pppd (PPPROXY_INTEROP_GUEST_EXTRA, e.g. "nobsdcomp"), for diagnosis. */
+export function guestExtraWords(): string[] {
+  return (process.env.PPPROXY_INTEROP_GUEST_EXTRA ?? '').split(/\s+/).filter((w) => w !== '');
+}
