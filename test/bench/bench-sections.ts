@@ -138,7 +138,12 @@ export async function sectionBulk(opts: BenchOptions, out: Figure[]): Promise<vo
   const size = opts.quick ? 256 * 1024 : 1024 * 1024;
   const rate = lineRate(opts.speed);
   const bulk = randomFile(size);
-  const files = await startFileServer(new Map([["bulk", bulk]]));
+  const files = await startFileServer(
+    new Map([
+      ["bulk", bulk],
+      ["half", bulk.subarray(0, size / 2)],
+    ]),
+  );
   opts.track(files.close);
   const p = await pacedRig(opts);
   try {
@@ -147,30 +152,51 @@ export async function sectionBulk(opts: BenchOptions, out: Figure[]): Promise<vo
       opts.log(`(c) idle pings over ${opts.speed} bit/s`);
       out.push(...pingFigures("idle", await pingSeries(client, opts.quick ? 8 : 20, 100)));
     }
-    opts.log(`(a) bulk: ${size} random bytes through SOCKS over the emulator at ${opts.speed} bit/s`);
-    const st0 = clientLine(client)!.session.stats;
-    const before = { rx: st0.rxBytes, tx: st0.txBytes, frames: st0.rxFrames, ip: st0.rxIpPackets, wire: p.modem.stats().ab.bytesDelivered };
-    const tcp0 = serverTcpStats(p.rig);
-    let done = false;
-    const fetch = socksFetch(p.rig.socksPort, files.port, "bulk", size, (size / rate) * 3000 + 60_000).finally(() => (done = true));
-    const pings = opts.only.has("c") ? pingWhile(client, 250, 15_000, () => done) : Promise.resolve(undefined);
-    const r = await fetch;
-    const loaded = await pings;
-    const st = clientLine(client)!.session.stats;
-    const goodput = r.bytes / (r.totalMs / 1000);
-    const pct = (100 * goodput) / rate;
-    const wire = p.modem.stats().ab.bytesDelivered - before.wire;
-    const frames = st.rxFrames - before.frames;
-    const tcp1 = serverTcpStats(p.rig);
-    const d = (k: string): number => (tcp1[k] ?? 0) - (tcp0[k] ?? 0);
-    out.push({ section: "a", name: "bulk goodput, ours (SOCKS → PPP → masquerade → HTTP)", value: round(pct), unit: "% of line", target: ">= 98 %", pass: pct >= 98, note: `${round(goodput, 0)} B/s, ${round(r.totalMs / 1000)} s for ${size} B; default words: ${ccpState(p.rig)}` });
-    out.push({ section: "a", name: "  wire bytes server→client / payload", value: round(wire / size, 4), unit: "ratio", note: `${wire} B on the wire; ${frames} frames, ${round((st.rxBytes - before.rx) / Math.max(1, frames), 0)} B/frame` });
-    out.push({ section: "a", name: "  server TCP bytes retransmitted / payload", value: round((100 * d("tcp.retransmit-bytes")) / size, 2), unit: "%", note: `${d("tcp.retransmit-bytes")} B; RTO fired ${d("tcp.rto")}×, fast retransmit ${d("tcp.fast-retransmit")}× (the line itself loses nothing)` });
-    out.push({ section: "a", name: "  line busy (wire bytes / (time × line rate))", value: round((100 * wire) / ((r.totalMs / 1000) * rate)), unit: "%", note: `client→server ${st.txBytes - before.tx} B (ACKs); MTU ${p.rig.client.status.up?.mtu}` });
-    if (loaded) {
-      const figs = pingFigures("under bulk load", loaded, 300);
-      figs[1].note = `bulk goodput ${round(pct)} % (target > 90 %)`;
-      if (figs[1].pass !== undefined) figs[1].pass = figs[1].pass && pct > 90 && loaded.lost === 0;
+    /** One fetch of `path` (n bytes), optionally with pings every `pingGapMs`; goodput and the wire counters around it. */
+    const runBulk = async (path: string, n: number, pingGapMs?: number) => {
+      const st0 = clientLine(client)!.session.stats;
+      const before = { rx: st0.rxBytes, tx: st0.txBytes, frames: st0.rxFrames, wire: p.modem.stats().ab.bytesDelivered };
+      const tcp0 = serverTcpStats(p.rig);
+      let done = false;
+      const fetch = socksFetch(p.rig.socksPort, files.port, path, n, (n / rate) * 3000 + 60_000).finally(() => (done = true));
+      const pings = pingGapMs ? pingWhile(client, pingGapMs, 15_000, () => done) : Promise.resolve(undefined);
+      const r = await fetch;
+      const loaded = await pings;
+      const st = clientLine(client)!.session.stats;
+      const tcp1 = serverTcpStats(p.rig);
+      const goodput = r.bytes / (r.totalMs / 1000);
+      const frames = st.rxFrames - before.frames;
+      return {
+        r,
+        loaded,
+        goodput,
+        pct: (100 * goodput) / rate,
+        wire: p.modem.stats().ab.bytesDelivered - before.wire,
+        frames,
+        rxPerFrame: (st.rxBytes - before.rx) / Math.max(1, frames),
+        acks: st.txBytes - before.tx,
+        d: (k: string): number => (tcp1[k] ?? 0) - (tcp0[k] ?? 0),
+      };
+    };
+    let goodput = 0;
+    if (opts.only.has("a")) {
+      opts.log(`(a) bulk: ${size} random bytes through SOCKS over the emulator at ${opts.speed} bit/s`);
+      const m = await runBulk("bulk", size);
+      goodput = m.goodput;
+      const { r, pct, wire, d } = m;
+      out.push({ section: "a", name: "bulk goodput, ours (SOCKS → PPP → masquerade → HTTP)", value: round(pct), unit: "% of line", target: ">= 98 %", pass: pct >= 98, note: `${round(goodput, 0)} B/s, ${round(r.totalMs / 1000)} s for ${size} B; default words: ${ccpState(p.rig)}` });
+      out.push({ section: "a", name: "  wire bytes server→client / payload", value: round(wire / size, 4), unit: "ratio", note: `${wire} B on the wire; ${m.frames} frames, ${round(m.rxPerFrame, 0)} B/frame` });
+      out.push({ section: "a", name: "  server TCP bytes retransmitted / payload", value: round((100 * d("tcp.retransmit-bytes")) / size, 2), unit: "%", note: `${d("tcp.retransmit-bytes")} B; RTO fired ${d("tcp.rto")}×, fast retransmit ${d("tcp.fast-retransmit")}× (the line itself loses nothing)` });
+      out.push({ section: "a", name: "  line busy (wire bytes / (time × line rate))", value: round((100 * wire) / ((r.totalMs / 1000) * rate)), unit: "%", note: `client→server ${m.acks} B (ACKs); MTU ${p.rig.client.status.up?.mtu}` });
+    }
+    if (opts.only.has("c")) {
+      // A separate transfer: ping traffic takes line time (about 3 % at 4 pings/s), which must not count against (a).
+      const half = size / 2;
+      opts.log(`(c) pings every 250 ms during a ${half} B bulk transfer`);
+      const m = await runBulk("half", half, 250);
+      const figs = pingFigures("under bulk load", m.loaded!, 300);
+      figs[1].note = `bulk goodput meanwhile ${round(m.pct)} % of line (target > 90 %), ${half} B; RTO ${m.d("tcp.rto")}×, retransmitted ${m.d("tcp.retransmit-bytes")} B`;
+      if (figs[1].pass !== undefined) figs[1].pass = figs[1].pass && m.pct > 90 && m.loaded!.lost === 0;
       out.push(...figs);
     }
     await p.close(); // before ZMODEM: one paced line at a time

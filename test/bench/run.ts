@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   // BENCH_DEADLINE_SCALE multiplies every section deadline (e.g. 0.01 to see the timeout path, 3 on a crowded machine).
   const dScale = Number(process.env.BENCH_DEADLINE_SCALE ?? 1) || 1;
   const sections: Array<{ id: string; title: string; run: (o: BenchOptions, out: Figure[]) => Promise<void>; deadlineMs: number; when: boolean }> = [
-    { id: "a", title: "bulk (+ loaded pings)", run: sectionBulk, deadlineMs: ((args.quick ? 120 : 330) * 1000) / Math.min(1, scale), when: args.only.has("a") || args.only.has("c") },
+    { id: "a", title: "bulk (+ loaded pings)", run: sectionBulk, deadlineMs: ((args.quick ? 150 : 420) * 1000) / Math.min(1, scale), when: args.only.has("a") || args.only.has("c") },
     { id: "b", title: "compressible", run: sectionCompress, deadlineMs: ((args.quick ? 150 : 360) * 1000) / Math.min(1, scale), when: args.only.has("b") },
     { id: "d", title: "unthrottled", run: sectionUnthrottled, deadlineMs: (args.quick ? 90 : 180) * 1000, when: args.only.has("d") },
     { id: "e", title: "start-up", run: sectionStartup, deadlineMs: ((args.quick ? 60 : 150) * 1000) / Math.min(1, scale), when: args.only.has("e") },
