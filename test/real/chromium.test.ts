@@ -2,12 +2,14 @@
  * A real browser through the link: headless Chromium loads a small site
  * through the client's SOCKS5 proxy. Every byte of the page and its assets
  * crosses our SOCKS5 server, our TCP/IP stack, PPP over the emulated
- * null-modem and the server's masquerade, which maps the server address
+ * null-modem at 115200 bps and the server's masquerade, which maps the server address
  * (192.168.7.1) to this host's loopback where the site listens.
  *
  * - The site (generated here, on 127.0.0.1): an HTML page with a stylesheet,
- *   a script that rewrites the DOM with a per-run token and what it sees of
- *   the stylesheet and the image, and a PNG made here.
+ *   a script that rewrites the DOM with a per-run token, what it sees of
+ *   the stylesheet and the image, and a hash of 48 KB of seeded hex it
+ *   carries (so one asset spans many segments and is checked byte for
+ *   byte), and a PNG made here.
  * - Chromium gets `--proxy-server=socks5://…` and a host-resolver rule that
  *   makes every local lookup fail, so `site.test` can only be reached by
  *   sending the name to the proxy (SOCKS5 ATYP=domain); the name is resolved
@@ -65,6 +67,16 @@ const seed = Number(process.env.CHROMIUM_TEST_SEED ?? randomInt(1, 2 ** 31));
 const rng = new SeededRng(seed);
 const token = Buffer.from(rng.fill(new Uint8Array(8))).toString("hex");
 const tag = `(seed ${seed}, token ${token})`;
+/** Seeded bytes the script carries as hex and hashes, so a large asset is checked byte for byte by the browser. */
+const PAYLOAD = Buffer.from(rng.fill(new Uint8Array(24 * 1024))).toString("hex");
+/** FNV-1a 32-bit over UTF-16 code units, the same loop app.js runs. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16);
+}
+/** The line speed: the HOWTO's 115200 bps, so the page loads at a real serial line's pace. */
+const BAUD = 115_200;
 
 function makeImage(): Buffer {
   const rgb = new Uint8Array(IMG.width * IMG.height * 3);
@@ -99,11 +111,14 @@ h1 { margin: 8px; }
   "/app.js": {
     type: "text/javascript",
     body: Buffer.from(`"use strict";
+const payload = "${PAYLOAD}";
+let h = 0x811c9dc5;
+for (let i = 0; i < payload.length; i++) h = Math.imul(h ^ payload.charCodeAt(i), 0x01000193) >>> 0;
 window.addEventListener("load", () => {
   const pic = document.getElementById("pic");
   const bg = getComputedStyle(document.body).backgroundColor;
   document.getElementById("status").textContent =
-    "script ran ${token}; background " + bg + "; image " + pic.naturalWidth + "x" + pic.naturalHeight + " complete=" + pic.complete;
+    "script ran ${token}; background " + bg + "; image " + pic.naturalWidth + "x" + pic.naturalHeight + " complete=" + pic.complete + "; payload " + payload.length + " fnv " + h.toString(16);
   const block = document.createElement("div");
   block.id = "from-script";
   block.style.cssText = "width: 200px; height: 60px; margin: 8px; background: ${rgbCss(JS_BLOCK)};";
@@ -139,6 +154,7 @@ before(async () => {
   await once(web, "listening");
   webPort = (web.address() as AddressInfo).port;
   roles = await startRoles({
+    baud: BAUD,
     masquerade: {
       lookup: async (name) => {
         if (name === SITE_NAME) return [SERVER_ADDR];
@@ -247,7 +263,7 @@ const siteUrl = () => `http://${SITE_NAME}:${webPort}/`;
 const socksConnects = () => roles.logs.filter((l) => l.includes(`: CONNECT ${SITE_NAME}:${webPort} via `));
 
 test("headless Chromium loads a page with CSS, JS and an image through SOCKS5 over the link (--dump-dom)", { skip, timeout: CHROMIUM_DEADLINE_MS + 30_000 }, async (t) => {
-  t.diagnostic(`seed ${seed}, token ${token}, site ${siteUrl()}, socks ${roles.socks} (tapped at ${tap.address})`);
+  t.diagnostic(`seed ${seed}, token ${token}, site ${siteUrl()}, socks ${roles.socks} (tapped at ${tap.address}), line ${BAUD} bps`);
   const mark = { log: accessLog.length, rx: roles.client.lineStats().rxBytes, connects: socksConnects().length, conns: webConnections, tapped: tap.requests().length, masq: masquerade() };
   const run = await chromium("dom", ["--dump-dom"], siteUrl());
   t.diagnostic(`chromium --dump-dom took ${run.ms} ms`);
@@ -258,7 +274,7 @@ test("headless Chromium loads a page with CSS, JS and an image through SOCKS5 ov
   const status = /<p id="status">([^<]*)<\/p>/.exec(run.stdout)?.[1];
   assert.equal(
     status,
-    `script ran ${token}; background ${rgbCss(BG)}; image ${IMG.width}x${IMG.height} complete=true`,
+    `script ran ${token}; background ${rgbCss(BG)}; image ${IMG.width}x${IMG.height} complete=true; payload ${PAYLOAD.length} fnv ${fnv1a(PAYLOAD)}`,
     `the DOM Chromium dumped:\n${run.stdout.slice(0, 2000)}\n${why}`,
   );
   assert.match(run.stdout, /<div id="from-script"/, `the script's block is missing\n${why}`);
