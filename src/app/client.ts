@@ -8,8 +8,9 @@
 import { EventEmitter } from "node:events";
 import type { PppConfig } from "../config/load.js";
 import type { Link } from "../link/link.js";
-import { startSocksServer, type SocksServer } from "../../proxy/socks5-server.js";
-import { startWebServer, type WebServer } from "../../proxy/web.js";
+import { startSocksServer } from "../../proxy/socks5-server.js";
+import { startWebServer } from "../../proxy/web.js";
+import { startSharedPort } from "../../proxy/shared-port.js";
 import { parseForwardSpec, startForward, startExpose, type ForwardHandle } from "../../proxy/forward.js";
 import { createDnsClient, type Resolver } from "../../proxy/dns-client.js";
 import { resolveTarget } from "../../proxy/dial.js";
@@ -35,14 +36,17 @@ export interface ClientOptions {
 }
 
 export const DEFAULT_SOCKS = { host: "127.0.0.1", port: 1080 };
+
+type Listener = { readonly address: string; readonly port: number; close(): Promise<void> };
 export const DEFAULT_HTTP = { host: "127.0.0.1", port: 8080 };
 
 /** Events: 'up' (LineUp), 'down', 'ready' (proxies listening), 'exit' (reason). */
 export class Client extends EventEmitter {
   readonly net: ClientLinkNet;
   private line: PppLine | undefined;
-  private socks: SocksServer | undefined;
-  private web: WebServer | undefined;
+  /** The listeners (for a shared port, both name the same one). */
+  private socks: Listener | undefined;
+  private web: Listener | undefined;
   private forwards: ForwardHandle[] = [];
   private stopping = false;
   private failures = 0;
@@ -78,13 +82,17 @@ export class Client extends EventEmitter {
   async start(): Promise<void> {
     const { log } = this.opts;
     const resolver = this.resolver;
-    if (this.opts.socks !== null) {
-      const s = { ...DEFAULT_SOCKS, ...this.opts.socks };
-      this.socks = await startSocksServer(this.net, { host: s.host, port: s.port, users: this.opts.socks?.users, resolver, log });
-    }
-    if (this.opts.http !== null) {
-      const h = { ...DEFAULT_HTTP, ...this.opts.http };
-      this.web = await startWebServer(this.net, { host: h.host, port: h.port, resolver, log, status: () => this.status });
+    const s = this.opts.socks === null ? undefined : { ...DEFAULT_SOCKS, ...this.opts.socks };
+    const h = this.opts.http === null ? undefined : { ...DEFAULT_HTTP, ...this.opts.http };
+    const status = () => this.status;
+    if (s && h && s.host === h.host && s.port === h.port && s.port !== 0) {
+      // One port for both: the first byte of each connection says SOCKS (0x05) or HTTP.
+      const shared = await startSharedPort(this.net, { host: s.host, port: s.port, socks: { users: s.users, resolver }, web: { resolver, status }, log });
+      this.socks = { address: shared.address, port: shared.port, close: () => shared.close() };
+      this.web = { address: shared.address, port: shared.port, close: async () => {} };
+    } else {
+      if (s) this.socks = await startSocksServer(this.net, { host: s.host, port: s.port, users: s.users, resolver, log });
+      if (h) this.web = await startWebServer(this.net, { host: h.host, port: h.port, resolver, log, status });
     }
     for (const spec of this.opts.forwards ?? []) this.forwards.push(await startForward(this.net, parseForwardSpec(spec), { resolver, log }));
     for (const spec of this.opts.exposes ?? []) this.forwards.push(await startExpose(this.net, spec, { log }));

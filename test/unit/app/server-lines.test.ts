@@ -57,18 +57,19 @@ test("two lines, addresses from the pool, and a respawn after hang-up", async ()
   assert.equal(server.active.length, 2);
 
   // The first caller hangs up; its line waits again and a new caller gets the freed address.
+  // The first caller (on line 0) hangs up.
   const freed = a.local;
-  const which = a === (await up1) ? 0 : 1;
-  await (which === 0 ? c1 : c2).stop();
-  for (let i = 0; i < 200 && (server.active.length !== 1 || opened[which] < 2); i++) await new Promise((r) => setTimeout(r, 50));
+  await c1.stop();
+  const settled = () => server.active.length === 1 && opened[0] === 2;
+  for (let i = 0; i < 200 && !settled(); i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(server.active.length, 1);
-  assert.equal(opened[which], 2, "the line was opened again after the hang-up");
-  const c3 = client(modems[which], logs);
+  assert.equal(opened[0], 2, "the line was opened again after the hang-up");
+  const c3 = client(modems[0], logs);
   const up3 = new Promise<LineUp>((r) => c3.once("up", r));
   await c3.start();
   assert.equal((await up3).local, freed);
   await c3.stop();
-  await (which === 0 ? c2 : c1).stop();
+  await c2.stop();
   await server.stop();
   for (const m of modems) m.close();
 });
