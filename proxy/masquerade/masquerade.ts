@@ -10,6 +10,7 @@ import { Counters, type Logger as Log } from "../log.js";
 import { DnsForwarder, type LookupFn } from "./dns-forwarder.js";
 import { IcmpEchoForwarder, type IcmpEchoLimits, type PingRunner } from "./icmp-echo.js";
 import { Policy, type PolicyOptions } from "./policy.js";
+import { FTP_CONTROL_PORT } from "./ftp-alg.js";
 import type { MasqueradeStack, UdpForwardDatagram } from "./stack-face.js";
 import { TcpForwarder, type TcpForwardLimits } from "./tcp-forward.js";
 import { UdpFlows, type UdpFlowLimits } from "./udp-flows.js";
@@ -22,6 +23,7 @@ export const defaultMasqueradeLimits: MasqueradeLimits = {
   maxConnections: 4096,
   maxHalfOpen: 128,
   connectTimeoutMs: 20_000,
+  ftpControlPorts: [FTP_CONTROL_PORT],
   maxFlows: 256,
   idleMs: 60_000,
   maxInFlight: 8,

@@ -8,10 +8,12 @@
  * half-close and reset carried across.
  */
 import net from "node:net";
+import { Duplex } from "node:stream";
 import type { Counters, Logger as Log } from "../log.js";
 import type { Policy } from "./policy.js";
 import type { TcpForwardRequest, TcpRejectHow } from "./stack-face.js";
 import { join } from "../join.js";
+import { PasvRewriter } from "./ftp-alg.js";
 
 export interface TcpForwardLimits {
   /** Open connections per peer. */
@@ -20,6 +22,8 @@ export interface TcpForwardLimits {
   maxHalfOpen: number;
   /** How long a host connect may take before the peer is told the host is unreachable. */
   connectTimeoutMs: number;
+  /** Ports of FTP servers on the host whose PASV replies get the server address (default [21]). */
+  ftpControlPorts: number[];
 }
 
 /** How a host-side connect failure looks to the peer. */
@@ -39,6 +43,15 @@ export function rejectionFor(code: string | undefined): TcpRejectHow {
     default:
       return "rst";
   }
+}
+
+/** The host socket seen through the passive-FTP rewriter (replies rewritten, commands untouched). */
+function withPasvRewrite(host: net.Socket, serverAddress: string): Duplex {
+  const replies = host.pipe(new PasvRewriter(serverAddress));
+  const d = Duplex.from({ readable: replies, writable: host });
+  host.on("error", (err) => d.destroy(err));
+  d.on("close", () => host.destroy());
+  return d;
 }
 
 export class TcpForwarder {
@@ -101,7 +114,9 @@ export class TcpForwarder {
       const peer = req.accept();
       // Half-close travels: the peer's FIN must not close our sending side (net.Socket's default).
       peer.allowHalfOpen = true;
-      join(peer, host, (err) => {
+      const ftp = decision.host === "127.0.0.1" && this.limits.ftpControlPorts.includes(req.dstPort);
+      const toHost = ftp ? withPasvRewrite(host, req.dst) : host;
+      join(peer, toHost, (err) => {
         this.open--;
         this.sockets.delete(host);
         if (err) this.log("debug", `masquerade: TCP ${where} ended: ${err.message}`);

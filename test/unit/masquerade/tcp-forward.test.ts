@@ -10,7 +10,7 @@ import type { TcpForwardRequest, TcpRejectHow } from "../../../proxy/masquerade/
 import type { LinkSocket } from "../../../proxy/link-net.js";
 
 const SERVER = "192.168.7.1";
-const limits = { maxConnections: 4, maxHalfOpen: 2, connectTimeoutMs: 5000 };
+const limits = { maxConnections: 4, maxHalfOpen: 2, connectTimeoutMs: 5000, ftpControlPorts: [21] };
 
 /** A peer-side socket: what the peer writes goes to `toHost`, what the host sends arrives on `fromHost`. */
 function peerSocket() {
