@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLIENT_IP, PAP_SECRETS, SERVER_IP } from './howto-scenarios.js';
-import { extraWords, freePort, guestExtraWords, withLogs } from './interop-util.js';
+import { countingRelay, extraWords, freePort, guestExtraWords, withLogs, type CountingRelay } from './interop-util.js';
 import { CLI, REPO_ROOT, cliSkip, makePppDir, removeDir, startPpproxy, type PpproxyProcess } from './ppproxy-process.js';
 import { interopSkip, startGuest, type Guest } from './qemu-guest.js';
 
@@ -58,6 +58,11 @@ after(async () => {
 let guest: Guest | undefined;
 let pp: PpproxyProcess | undefined;
 let socksPort = 0;
+let relay: CountingRelay | undefined;
+/** Line bytes from the guest during the curl download (undefined until it succeeded). */
+let wireFromGuestForCurl: number | undefined;
+/** Did `ppproxy ping` get its replies? When not, the transfers get short deadlines (the link carries nothing). */
+let pingOk = false;
 let controlPath = '';
 let tmp = '';
 let wantSha = '';
@@ -127,8 +132,13 @@ describe('client role: our dial calls the HOWTO server guest', { skip: skipAll }
       const dir = await makePppDir({ options: 'user zaphod\nnoauth\nnoipdefault\n', 'pap-secrets': PAP_SECRETS });
       cleanups.push(() => removeDir(dir));
       socksPort = await freePort();
+      // `ppproxy fetch` goes through the running client's HTTP proxy, so it stays on (on a free port)
+      const httpPort = await freePort();
+      // the line's bytes are counted on their way, to see what compression did
+      relay = await countingRelay(guest.serialPort);
+      cleanups.push(() => relay!.close());
       pp = startPpproxy(
-        ['dial', `tcp://127.0.0.1:${guest.serialPort}`, '--ppp-dir', dir, '--socks', `127.0.0.1:${socksPort}`, '--http', 'off', '--control', controlPath, 'debug', ...extraWords()],
+        ['dial', `tcp://127.0.0.1:${relay.port}`, '--ppp-dir', dir, '--socks', `127.0.0.1:${socksPort}`, '--http', `127.0.0.1:${httpPort}`, '--control', controlPath, 'debug', ...extraWords()],
         'ppproxy dial',
       );
       cleanups.push(() => pp!.stop());
@@ -147,20 +157,6 @@ describe('client role: our dial calls the HOWTO server guest', { skip: skipAll }
       await pp!.waitFor(new RegExp(`local  IP address ${CLIENT_IP}`), 10_000);
     }));
 
-  test(`curl --socks5-hostname 127.0.0.1:PORT http://${SERVER_IP}/file: 1 MiB, SHA-256 intact`, { timeout: BIG_MS + 10_000 }, (t) =>
-    step(async () => {
-      assert.ok(wantSha, 'the link step found the file');
-      const out = path.join(tmp, 'curl.bin');
-      const r = await run('curl', ['-sS', '--max-time', String(BIG_MS / 1000 - 5), '--socks5-hostname', `127.0.0.1:${socksPort}`, `http://${SERVER_IP}/file`, '-o', out, '-w', '%{http_code} %{size_download} %{time_total}\n'], BIG_MS);
-      subLogs['curl output'] = r.out;
-      assert.equal(r.code, 0, `curl exit status; output: ${r.out}`);
-      assert.match(r.out, /^200 /m, 'HTTP 200');
-      assert.equal((await stat(out)).size, FILE_BYTES, 'size');
-      assert.equal(await fileSha256(out), wantSha, '1 MiB through SOCKS5 intact');
-      const secs = r.ms / 1000;
-      t.diagnostic(`1 MiB guest -> host through SOCKS5 in ${secs.toFixed(1)} s, ${(FILE_BYTES / 1024 / secs).toFixed(1)} KiB/s`);
-    }));
-
   test(`ppproxy ping -c 3 ${SERVER_IP} --control PATH`, { timeout: STEP_MS + 10_000 }, () =>
     step(async () => {
       const r = await run(process.execPath, ['--import', 'tsx', CLI, 'ping', '-c', '3', SERVER_IP, '--control', controlPath], STEP_MS);
@@ -169,13 +165,31 @@ describe('client role: our dial calls the HOWTO server guest', { skip: skipAll }
       const replies = r.out.match(/icmp_seq=\d+ ttl=\d+ time=[\d.]+ ms/g) ?? [];
       assert.equal(replies.length, 3, 'three echo replies printed');
       assert.match(r.out, /3 packets transmitted, 3 received/);
+      pingOk = true;
+    }));
+
+  test(`curl --socks5-hostname 127.0.0.1:PORT http://${SERVER_IP}/file: 1 MiB, SHA-256 intact`, { timeout: BIG_MS + 10_000 }, (t) =>
+    step(async () => {
+      assert.ok(wantSha, 'the link step found the file');
+      const out = path.join(tmp, 'curl.bin');
+      const before = relay!.bytes.fromTarget;
+      const maxS = pingOk ? BIG_MS / 1000 - 5 : 40;
+      const r = await run('curl', ['-sS', '--connect-timeout', '30', '--max-time', String(maxS), '--socks5-hostname', `127.0.0.1:${socksPort}`, `http://${SERVER_IP}/file`, '-o', out, '-w', '%{http_code} %{size_download} %{time_total}\n'], maxS * 1000 + 5_000);
+      subLogs['curl output'] = r.out;
+      assert.equal(r.code, 0, `curl exit status; output: ${r.out}`);
+      assert.match(r.out, /^200 /m, 'HTTP 200');
+      assert.equal((await stat(out)).size, FILE_BYTES, 'size');
+      assert.equal(await fileSha256(out), wantSha, '1 MiB through SOCKS5 intact');
+      wireFromGuestForCurl = relay!.bytes.fromTarget - before;
+      const secs = r.ms / 1000;
+      t.diagnostic(`1 MiB guest -> host through SOCKS5 in ${secs.toFixed(1)} s, ${(FILE_BYTES / 1024 / secs).toFixed(1)} KiB/s; the line carried ${wireFromGuestForCurl} bytes from the guest meanwhile`);
     }));
 
   test(`ppproxy fetch http://${SERVER_IP}/file -o F --sha256 HEX --control PATH`, { timeout: BIG_MS + 10_000 }, (t) =>
     step(async () => {
       assert.ok(wantSha, 'the link step found the file');
       const out = path.join(tmp, 'fetch.bin');
-      const r = await run(process.execPath, ['--import', 'tsx', CLI, 'fetch', `http://${SERVER_IP}/file`, '-o', out, '--sha256', wantSha, '--no-progress', '--control', controlPath], BIG_MS);
+      const r = await run(process.execPath, ['--import', 'tsx', CLI, 'fetch', `http://${SERVER_IP}/file`, '-o', out, '--sha256', wantSha, '--no-progress', '--control', controlPath], pingOk ? BIG_MS : 40_000);
       subLogs['ppproxy fetch output'] = r.out;
       assert.equal(r.code, 0, 'ppproxy fetch exit status');
       assert.match(r.out, /sha256 OK/);
@@ -183,19 +197,27 @@ describe('client role: our dial calls the HOWTO server guest', { skip: skipAll }
       t.diagnostic(`ppproxy fetch of 1 MiB in ${(r.ms / 1000).toFixed(1)} s (incl. ~1-2 s CLI start)`);
     }));
 
-  test('compression with the kernel: CCP Deflate 15 and VJ were on for the transfers above', { timeout: 20_000 }, (t) =>
+  test('compression with the kernel: CCP Deflate 15 and VJ on, no Reset-Requests, and the curl download shrank on the line', { timeout: 20_000 }, (t) =>
     step(async () => {
       const extra = extraWords();
       if (extra.length > 0) t.diagnostic(`ppproxy ran with extra words: ${extra.join(' ')}`);
       const out = pp!.output();
       t.diagnostic(`ppproxy: ${/^.*compression enabled.*$/m.exec(out)?.[0] ?? '(no "compression enabled" line)'}`);
       t.diagnostic(`guest pppd: ${/^.*compression enabled.*$/m.exec(guest!.console())?.[0] ?? '(none)'}`);
-      const resets = (out.match(/CCP ResetReq/g) ?? []).length;
-      t.diagnostic(`CCP Reset-Requests in ppproxy's log: ${resets}`);
-      if (!extra.includes('noccp') && !extra.includes('nodeflate')) {
-        assert.match(out, /Deflate \(15\) compression enabled/, 'CCP Deflate 15 negotiated with ppp_deflate');
-      }
+      const deflate = !extra.includes('noccp') && !extra.includes('nodeflate');
+      if (deflate) assert.match(out, /Deflate \(15\) compression enabled/, 'CCP Deflate 15 negotiated with ppp_deflate');
       if (!extra.includes('novj')) assert.match(out, /sent \[IPCP ConfAck id=0x[0-9a-f]+ [^\]]*<compress VJ 0f 01>/, 'we acked the kernel\'s VJ');
+      // a lossless line: any Reset-Request means a decompressor (ours or the kernel's) rejected a packet
+      const ourResets = (out.match(/sent \[CCP ResetReq/g) ?? []).length;
+      const kernelResets = (guest!.console().match(/sent \[CCP ResetReq/g) ?? []).length;
+      t.diagnostic(`CCP Reset-Requests sent: by ppproxy ${ourResets}, by the guest ${kernelResets}`);
+      assert.equal(ourResets, 0, 'ppproxy could not decompress some of the kernel\'s packets (it sent CCP Reset-Requests)');
+      assert.equal(kernelResets, 0, 'the kernel could not decompress some of our packets (the guest sent CCP Reset-Requests)');
+      assert.ok(wireFromGuestForCurl !== undefined, 'the curl download above did not succeed');
+      // half of the file is text: with Deflate on, the line carries well under the payload; without, more (headers, escapes)
+      const ratio = wireFromGuestForCurl / FILE_BYTES;
+      t.diagnostic(`line bytes from the guest during curl / 1 MiB payload = ${ratio.toFixed(3)}`);
+      if (deflate) assert.ok(ratio < 0.9, `Deflate did not shrink the download: ratio ${ratio.toFixed(3)}`);
     }));
 
   test('we hang up and the guest\'s pppd sees it', { timeout: STEP_MS + 10_000 }, () =>

@@ -73,3 +73,47 @@ export function extraWords(): string[] {
 export function guestExtraWords(): string[] {
   return (process.env.PPPROXY_INTEROP_GUEST_EXTRA ?? '').split(/\s+/).filter((w) => w !== '');
 }
+
+/** A TCP relay that counts the bytes it carries: the serial line's bytes, for compression ratios. */
+export interface CountingRelay {
+  /** 127.0.0.1 port to connect to instead of the target. */
+  readonly port: number;
+  /** Bytes carried so far toward the target (the guest) and back from it. */
+  readonly bytes: { toTarget: number; fromTarget: number };
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on a free loopback port; each connection is joined to
+ * 127.0.0.1:`targetPort` (with pipe()'s backpressure), counting bytes.
+ * Put between ppproxy and a guest's ttyS1 to see what the line carried.
+ */
+export async function countingRelay(targetPort: number): Promise<CountingRelay> {
+  const bytes = { toTarget: 0, fromTarget: 0 };
+  const socks = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (a) => {
+    const b = net.connect({ host: '127.0.0.1', port: targetPort, noDelay: true });
+    socks.add(a).add(b);
+    a.on('data', (c: Buffer) => (bytes.toTarget += c.length));
+    b.on('data', (c: Buffer) => (bytes.fromTarget += c.length));
+    a.pipe(b);
+    b.pipe(a);
+    a.on('error', () => b.destroy());
+    b.on('error', () => a.destroy());
+    a.on('close', () => b.destroy());
+    b.on('close', () => a.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    bytes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of socks) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -26,7 +26,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CLIENT_IP, PAP_SECRETS, SERVER_IP } from './howto-scenarios.js';
-import { UPTIME, extraWords, guestExtraWords, mixedBytes, sha256, withLogs } from './interop-util.js';
+import { UPTIME, countingRelay, extraWords, type CountingRelay, guestExtraWords, mixedBytes, sha256, withLogs } from './interop-util.js';
 import { netnsSkip, startNetnsHost, type NetnsHost } from './netns-host.js';
 import { cliSkip, makePppDir, removeDir, startPpproxy, type PpproxyProcess } from './ppproxy-process.js';
 import { interopSkip, startGuest, type Guest } from './qemu-guest.js';
@@ -51,9 +51,12 @@ let guest: Guest | undefined;
 let pp: PpproxyProcess | undefined;
 let nsHost: NetnsHost | undefined;
 const seed = randomBytes(8).toString('hex');
+let relay: CountingRelay | undefined;
 const big = mixedBytes(`big-${seed}`, BIG_BYTES);
 const named = mixedBytes(`named-${seed}`, NAMED_BYTES);
 let setupError: unknown;
+/** Bytes the line carried toward the guest up to the end of the 1 MiB download (undefined until it succeeded). */
+let wireToGuestAfterBig: number | undefined;
 
 function logs(): Record<string, string> {
   const l: Record<string, string> = {};
@@ -78,7 +81,10 @@ function guestScript(webPort: number): string {
     `pppd /dev/ttyS1 115200 nodetach debug local noauth noipdefault usepeerdns defaultroute ${guestExtraWords().join(' ')} &`,
     'pid=$!',
     'if wait-file /run/ip-up.ppp0 100 $pid; then',
-    `  ping -c 3 -W 10 ${SERVER_IP}; echo "@@PING-SERVER $?"`,
+    `  ping -c 3 -W 10 ${SERVER_IP}; rc=$?; echo "@@PING-SERVER $rc"`,
+    // no point in waiting minutes for transfers over a link that carries no data
+    '  if [ $rc != 0 ]; then echo "@@WGET-BIG no-data"; echo "@@NSLOOKUP-A no-data"; echo "@@NSLOOKUP-AAAA no-data"; echo "@@WGET-NAME no-data"; echo "@@PING-NS no-data"; kill $pid; fi',
+    '  if [ $rc = 0 ]; then',
     `  echo "@@T big-start ${UPTIME}"`,
     `  timeout 120 wget -q -O /tmp/big http://${SERVER_IP}:${webPort}/big; echo "@@WGET-BIG $?"`,
     `  echo "@@T big-end ${UPTIME}"`,
@@ -95,7 +101,7 @@ function guestScript(webPort: number): string {
       `  ping -c 3 -W 10 ${nsHost.addr}; echo "@@PING-NS $?"`,
     );
   }
-  lines.push('  kill $pid', 'fi', 'wait $pid; echo "@@PPPD-EXIT $?"');
+  lines.push('  kill $pid', '  fi', 'fi', 'wait $pid; echo "@@PPPD-EXIT $?"');
   return lines.join('\n');
 }
 
@@ -126,7 +132,10 @@ describe('server role: the guest\'s pppd dials our serve (HOWTO settings)', { sk
       cleanups.push(() => guest!.stop());
       const dir = await makePppDir({ options: `auth\nrequire-pap\n${SERVER_IP}:${CLIENT_IP}\n`, 'pap-secrets': PAP_SECRETS });
       cleanups.push(() => removeDir(dir));
-      pp = startPpproxy(['serve', `tcp://127.0.0.1:${guest.serialPort}`, '--ppp-dir', dir, 'debug', ...extraWords()], 'ppproxy serve');
+      // the line's bytes are counted on their way, to see what compression did
+      relay = await countingRelay(guest.serialPort);
+      cleanups.push(() => relay!.close());
+      pp = startPpproxy(['serve', `tcp://127.0.0.1:${relay.port}`, '--ppp-dir', dir, 'debug', ...extraWords()], 'ppproxy serve');
       cleanups.push(() => pp!.stop());
     } catch (err) {
       setupError = err;
@@ -153,14 +162,15 @@ describe('server role: the guest\'s pppd dials our serve (HOWTO settings)', { sk
 
   test('guest: wget 1 MiB from the host\'s loopback web server through 192.168.7.1, SHA-256 intact', { timeout: BIG_MS + 10_000 }, (t) =>
     step(async () => {
-      const m = await guest!.waitFor(/@@WGET-BIG (\d+)/, BIG_MS);
-      assert.equal(m[1], '0', 'busybox wget exit status');
+      const m = await guest!.waitFor(/@@WGET-BIG (\S+)/, BIG_MS);
+      assert.equal(m[1], '0', 'busybox wget exit status ("no-data": the ping before it failed, nothing tried)');
       const got = await guest!.waitFor(/@@SHA-BIG ([0-9a-f]{64}) (\d+)/, 10_000);
       assert.equal(Number(got[2]), BIG_BYTES, 'size');
       assert.equal(got[1], sha256(big), `1 MiB download intact (payload seed ${seed})`);
       const t0 = Number((await guest!.waitFor(/@@T big-start ([\d.]+)/, 1_000))[1]);
       const t1 = Number((await guest!.waitFor(/@@T big-end ([\d.]+)/, 1_000))[1]);
-      t.diagnostic(`1 MiB host -> guest in ${(t1 - t0).toFixed(1)} s guest time, ${(BIG_BYTES / 1024 / (t1 - t0)).toFixed(1)} KiB/s`);
+      wireToGuestAfterBig = relay!.bytes.toTarget;
+      t.diagnostic(`1 MiB host -> guest in ${(t1 - t0).toFixed(1)} s guest time, ${(BIG_BYTES / 1024 / (t1 - t0)).toFixed(1)} KiB/s; the line carried ${wireToGuestAfterBig} bytes toward the guest so far`);
     }));
 
   test('compression with the kernel: VJ in IPCP and CCP Deflate 15 both ways, and the transfer above exact with them', { timeout: 20_000 }, (t) =>
@@ -176,14 +186,25 @@ describe('server role: the guest\'s pppd dials our serve (HOWTO settings)', { sk
       t.diagnostic(`guest pppd: ${guestCcp}`);
       if (!extra.includes('noccp') && !extra.includes('nodeflate')) assert.match(out, /Deflate \(15\) compression enabled/, 'CCP Deflate 15 negotiated with ppp_deflate');
       if (!extra.includes('novj')) assert.match(out, /sent \[IPCP ConfAck id=0x[0-9a-f]+ [^\]]*<compress VJ 0f 01>/, 'we acked the kernel\'s VJ');
+      // a lossless line: any Reset-Request means a decompressor (ours or the kernel's) rejected a packet
+      const ourResets = (out.match(/sent \[CCP ResetReq/g) ?? []).length;
+      const kernelResets = (guest!.console().match(/sent \[CCP ResetReq/g) ?? []).length;
+      t.diagnostic(`CCP Reset-Requests sent: by ppproxy ${ourResets}, by the guest ${kernelResets}`);
+      assert.equal(ourResets, 0, 'ppproxy could not decompress some of the kernel\'s packets (it sent CCP Reset-Requests)');
+      assert.equal(kernelResets, 0, 'the kernel could not decompress some of our packets (the guest sent CCP Reset-Requests)');
+      assert.ok(wireToGuestAfterBig !== undefined, 'the 1 MiB download above did not succeed');
+      // half of the payload is text: with Deflate on, the line carries well under the payload; without, more (headers, escapes)
+      const ratio = wireToGuestAfterBig / BIG_BYTES;
+      t.diagnostic(`line bytes toward the guest / 1 MiB payload = ${ratio.toFixed(3)}`);
+      if (!extra.includes('noccp') && !extra.includes('nodeflate')) assert.ok(ratio < 0.9, `Deflate did not shrink the download: ratio ${ratio.toFixed(3)}`);
     }));
 
   test(`guest: wget http://${WEB_NAME}/named — a name from the host's /etc/hosts, via the DNS pushed in IPCP, to a namespace host through the masquerade`, { skip: skipNetns, timeout: STEP_MS * 2 + 10_000 }, (t) =>
     step(async () => {
-      const ns = await guest!.waitFor(/@@NSLOOKUP-A (\d+)/, STEP_MS * 2);
+      const ns = await guest!.waitFor(/@@NSLOOKUP-A (\S+)/, STEP_MS * 2);
       assert.equal(ns[1], '0', `busybox nslookup -type=a ${WEB_NAME} via the pushed DNS`);
       await guest!.waitFor(new RegExp(`Address:?\\s+${nsHost!.addr.replace(/\./g, '\\.')}`), 1_000);
-      const m = await guest!.waitFor(/@@WGET-NAME (\d+)/, STEP_MS);
+      const m = await guest!.waitFor(/@@WGET-NAME (\S+)/, STEP_MS);
       assert.equal(m[1], '0', 'busybox wget exit status');
       const got = await guest!.waitFor(/@@SHA-NAME ([0-9a-f]{64}) (\d+)/, 10_000);
       assert.equal(Number(got[2]), NAMED_BYTES, 'size');
@@ -196,15 +217,17 @@ describe('server role: the guest\'s pppd dials our serve (HOWTO settings)', { sk
     step(async () => {
       // RFC 2308 §2.2 NODATA: the name exists, it has no record of this type. NXDOMAIN (§2.1)
       // would tell the guest's resolver the name does not exist at all.
-      const from = (await guest!.waitFor(/@@NSLOOKUP-A \d+/, STEP_MS)).index ?? 0;
-      const m = await guest!.waitFor(/@@NSLOOKUP-AAAA (\d+)/, STEP_MS);
+      const from = (await guest!.waitFor(/@@NSLOOKUP-A \S+/, STEP_MS)).index ?? 0;
+      const m = await guest!.waitFor(/@@NSLOOKUP-AAAA (\S+)/, STEP_MS);
+      assert.notEqual(m[1], 'no-data', 'not tried: the link carried no data');
       const between = guest!.console().slice(from, guest!.console().indexOf(m[0], from));
       assert.doesNotMatch(between, /NXDOMAIN/, `our DNS forwarder answered the AAAA question with NXDOMAIN:\n${between}`);
     }));
 
   test('guest: ping -c 3 the namespace host (ICMP echo forwarded by the masquerade through the system ping)', { skip: skipNetns, timeout: STEP_MS + 10_000 }, () =>
     step(async () => {
-      const m = await guest!.waitFor(/@@PING-NS (\d+)/, STEP_MS);
+      const m = await guest!.waitFor(/@@PING-NS (\S+)/, STEP_MS);
+      assert.notEqual(m[1], 'no-data', 'not tried: the link carried no data');
       const stats = await guest!.waitFor(new RegExp(`--- ${nsHost!.addr.replace(/\./g, '\\.')} ping statistics ---\\n(\\d+) packets transmitted, (\\d+) packets received`), 1_000);
       assert.equal(stats[2], '3', stats[0]);
       assert.equal(m[1], '0', 'busybox ping exit status');
