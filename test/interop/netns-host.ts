@@ -60,21 +60,33 @@ export function netnsSkip(): string | false {
   return why;
 }
 
-/** Remove namespaces (and so their veth pairs) left by runs killed before their cleanup. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Remove what runs killed before their cleanup (SIGKILL skips exit hooks)
+ * left behind: namespaces (and so their veth pairs) and /etc/hosts lines.
+ */
 function reapStale(): void {
   for (const m of ip(['netns', 'list']).out.matchAll(/^ppx-i-(\d+)\b/gm)) {
     const pid = Number(m[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) {
+    if (!alive(pid)) {
       ip(['netns', 'del', `${NS_PREFIX}${pid}`]);
       ip(['link', 'del', `vppx${pid}a`]);
     }
   }
+  const hosts = readFileSync(HOSTS, 'latin1');
+  const kept = hosts.split('\n').filter((l) => {
+    const m = / # ppproxy interop test, pid (\d+)$/.exec(l);
+    return !m || alive(Number(m[1]));
+  });
+  if (kept.length !== hosts.split('\n').length) writeFileSync(HOSTS, kept.join('\n'), 'latin1');
 }
 
 /** A /30 in 10.201.0.0/16 that no interface here uses yet. */
