@@ -14,7 +14,8 @@ export const FCS32_INIT = 0xffffffff;
 /** RFC 1662 §C.3: FCS-32 over a frame including its FCS. */
 export const FCS32_GOOD = 0xdebb20e3;
 
-const FCS16_TABLE = (() => {
+/** RFC 1662 §C.2 fcstab: exported so hot loops (hdlc.ts) can inline the update `fcs = (fcs >>> 8) ^ FCS16_TABLE[(fcs ^ b) & 0xff]`. */
+export const FCS16_TABLE = (() => {
   const t = new Uint16Array(256);
   for (let b = 0; b < 256; b++) {
     let v = b;

@@ -8,7 +8,7 @@
  * the decoder unescapes once into a per-frame buffer whose view it hands
  * out (ownership passes to the consumer, so the next frame gets a new one).
  */
-import { FCS16_GOOD, FCS16_INIT, fcs16 } from "./fcs.js";
+import { FCS16_GOOD, FCS16_INIT, FCS16_TABLE } from "./fcs.js";
 import { PPP_LCP } from "./protocol-numbers.js";
 
 /** RFC 1662 §3.1 Flag Sequence. */
@@ -31,23 +31,36 @@ function isLcpControl(protocol: number, info: Uint8Array): boolean {
 }
 
 export class HdlcEncoder {
-  /** Send ACCM: the peer asked us to escape these of 0x00-0x1f. Default until LCP is Opened. */
-  accm = DEFAULT_ACCM;
   /** Address-and-Control-Field-Compression and Protocol-Field-Compression, as the peer allowed. */
   acfc = false;
   pfc = false;
-  /** Extra bytes escaped on send (pppd `escape`), indexed by byte value; 0x7d/0x7e are always escaped. */
-  private readonly extra = new Uint8Array(256);
+  private sendAccm = DEFAULT_ACCM;
+  /** Extra bytes escaped on send (pppd `escape`); 0x7d/0x7e are always escaped. */
+  private extra: readonly number[] = [];
+  /** escMap[b] = 1 when b goes out as 0x7d, b ^ 0x20 under `accm` + the extra set; rebuilt when either changes. */
+  private readonly escMap = new Uint8Array(256);
+  /** The same under DEFAULT_ACCM, for LCP Configure-Request … Code-Reject. */
+  private readonly escMapDefault = new Uint8Array(256);
+  /** Address/control/protocol scratch (at most 4 bytes), reused per frame. */
+  private readonly header = new Uint8Array(4);
 
   constructor(escape: readonly number[] = []) {
     this.setEscape(escape);
   }
 
+  /** Send ACCM: the peer asked us to escape these of 0x00-0x1f. Default until LCP is Opened. */
+  get accm(): number {
+    return this.sendAccm;
+  }
+  set accm(v: number) {
+    this.sendAccm = v;
+    buildEscMap(this.escMap, v, this.extra);
+  }
+
   setEscape(bytes: readonly number[]): void {
-    this.extra.fill(0);
-    for (const b of bytes) this.extra[b & 0xff] = 1;
-    this.extra[HDLC_FLAG] = 1;
-    this.extra[HDLC_ESCAPE] = 1;
+    this.extra = [...bytes];
+    buildEscMap(this.escMap, this.sendAccm, this.extra);
+    buildEscMap(this.escMapDefault, DEFAULT_ACCM, this.extra);
   }
 
   /** Back to the RFC 1662 defaults (LCP down). */
@@ -57,11 +70,15 @@ export class HdlcEncoder {
     this.pfc = false;
   }
 
-  /** One frame: leading flag, escaped header + info + FCS-16, trailing flag. */
+  /**
+   * One frame: leading flag, escaped header + info + FCS-16, trailing flag.
+   * One pass over header and info both updates the FCS (over the unescaped
+   * bytes) and writes the escaped bytes; the output is a fresh buffer sized
+   * for the worst case (every byte escaped), returned as a view of its used part.
+   */
   encode(protocol: number, info: Uint8Array): Uint8Array {
-    const control = isLcpControl(protocol, info);
-    const accm = control ? DEFAULT_ACCM : this.accm;
-    const header = new Uint8Array(4);
+    const esc = isLcpControl(protocol, info) ? this.escMapDefault : this.escMap;
+    const header = this.header;
     let h = 0;
     // RFC 1661 §6.6: never compress Address/Control on an LCP packet (the kernel does on Echo; we accept that on receive).
     if (protocol === PPP_LCP || !this.acfc) {
@@ -74,25 +91,56 @@ export class HdlcEncoder {
       header[h++] = protocol >>> 8;
       header[h++] = protocol & 0xff;
     }
-    const hdr = header.subarray(0, h);
-    let fcs = fcs16(hdr, FCS16_INIT);
-    fcs = fcs16(info, fcs) ^ 0xffff;
-    const out = new Uint8Array(2 + 2 * (h + info.length + 2));
+    const n = info.length;
+    const out = new Uint8Array(2 + 2 * (h + n + 2));
+    const T = FCS16_TABLE;
+    let fcs = FCS16_INIT;
     let o = 0;
     out[o++] = HDLC_FLAG;
-    const put = (b: number): void => {
-      if ((b < 0x20 && (accm >>> b) & 1) || this.extra[b]) {
+    for (let i = 0; i < h; i++) {
+      const b = header[i];
+      fcs = (fcs >>> 8) ^ T[(fcs ^ b) & 0xff];
+      if (esc[b] === 0) out[o++] = b;
+      else {
         out[o++] = HDLC_ESCAPE;
         out[o++] = b ^ 0x20;
-      } else out[o++] = b;
-    };
-    for (let i = 0; i < h; i++) put(hdr[i]);
-    for (let i = 0; i < info.length; i++) put(info[i]);
-    put(fcs & 0xff); // RFC 1662 §C.2: FCS goes least significant octet first
-    put(fcs >>> 8);
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const b = info[i];
+      fcs = (fcs >>> 8) ^ T[(fcs ^ b) & 0xff];
+      if (esc[b] === 0) out[o++] = b;
+      else {
+        out[o++] = HDLC_ESCAPE;
+        out[o++] = b ^ 0x20;
+      }
+    }
+    fcs ^= 0xffff;
+    // RFC 1662 §C.2: FCS goes least significant octet first.
+    const lo = fcs & 0xff;
+    if (esc[lo] === 0) out[o++] = lo;
+    else {
+      out[o++] = HDLC_ESCAPE;
+      out[o++] = lo ^ 0x20;
+    }
+    const hi = fcs >>> 8;
+    if (esc[hi] === 0) out[o++] = hi;
+    else {
+      out[o++] = HDLC_ESCAPE;
+      out[o++] = hi ^ 0x20;
+    }
     out[o++] = HDLC_FLAG;
     return out.subarray(0, o);
   }
+}
+
+/** Fill `map` with 1 for every byte sent escaped: ACCM bits of 0x00-0x1f, the extra set, and 0x7d/0x7e (RFC 1662 §4.2). */
+function buildEscMap(map: Uint8Array, accm: number, extra: readonly number[]): void {
+  for (let b = 0; b < 0x20; b++) map[b] = (accm >>> b) & 1;
+  map.fill(0, 0x20);
+  for (const b of extra) map[b & 0xff] = 1;
+  map[HDLC_FLAG] = 1;
+  map[HDLC_ESCAPE] = 1;
 }
 
 export interface HdlcFrame {
@@ -116,68 +164,124 @@ export interface HdlcCounters {
   garbage: number;
 }
 
+/** Receive byte classes for HdlcDecoder's table (`rxClass`). */
+const RX_DATA = 0;
+const RX_FLAG = 1;
+const RX_ESCAPE = 2;
+/** In the receive ACCM: ignored when it arrives unescaped (RFC 1662 §7.1). */
+const RX_IGNORED = 3;
+
 export class HdlcDecoder {
-  /** Receive ACCM: these of 0x00-0x1f are ignored when they arrive unescaped. */
-  rxAccm = DEFAULT_ACCM;
   readonly counters: HdlcCounters = {
     frames: 0, octets: 0, badFcs: 0, aborted: 0, oversize: 0, runt: 0, badHeader: 0, ctrlIgnored: 0, garbage: 0,
   };
+  private recvAccm = DEFAULT_ACCM;
+  /** rxClass[b]: RX_DATA, RX_FLAG (0x7e), RX_ESCAPE (0x7d) or RX_IGNORED (in rxAccm); rebuilt in place when rxAccm changes. */
+  private readonly rxClass = new Uint8Array(256);
   private maxFrame = 0;
   /** True until the first flag: text before it is not a frame. */
   private hunting = true;
   private escaped = false;
   /** The frame in progress overflowed; skip to the next flag. */
   private overflow = false;
+  /** Unescaped bytes of the frame in progress; at least maxFrame long (setMru grows it). */
   private buf: Uint8Array | undefined;
   private len = 0;
 
   constructor(mru: number = DEFAULT_MRU) {
     this.setMru(mru);
+    this.rxAccm = DEFAULT_ACCM;
+  }
+
+  /** Receive ACCM: these of 0x00-0x1f are ignored when they arrive unescaped. */
+  get rxAccm(): number {
+    return this.recvAccm;
+  }
+  set rxAccm(v: number) {
+    this.recvAccm = v;
+    const t = this.rxClass;
+    for (let b = 0; b < 0x20; b++) t[b] = (v >>> b) & 1 ? RX_IGNORED : RX_DATA;
+    t[HDLC_FLAG] = RX_FLAG;
+    t[HDLC_ESCAPE] = RX_ESCAPE;
   }
 
   /** Largest frame we accept: address/control (2) + protocol (2) + MRU + FCS-32 room (4) + slack. */
   setMru(mru: number): void {
     this.maxFrame = Math.max(mru, DEFAULT_MRU) + 8 + MRU_SLACK;
+    // A frame in progress keeps its bytes when the limit grows (the sink may raise the MRU mid-chunk).
+    const old = this.buf;
+    if (old && old.length < this.maxFrame) {
+      this.buf = new Uint8Array(this.maxFrame);
+      this.buf.set(old.subarray(0, this.len));
+    }
   }
 
-  /** Feed line bytes; each complete good frame goes to `sink`. Never throws for bad input. */
+  /**
+   * Feed line bytes; each complete good frame goes to `sink`. Never throws for bad input.
+   * Text before the first flag is skipped with indexOf; inside a frame one
+   * table lookup per byte classifies it, and the frame state lives in locals
+   * (written back before `sink` runs and at the end).
+   */
   input(bytes: Uint8Array, sink: (frame: HdlcFrame) => void): void {
     const c = this.counters;
-    c.octets += bytes.length;
-    for (let i = 0; i < bytes.length; i++) {
+    const end = bytes.length;
+    c.octets += end;
+    let i = 0;
+    if (this.hunting) {
+      const f = bytes.indexOf(HDLC_FLAG);
+      if (f < 0) {
+        c.garbage += end;
+        return;
+      }
+      c.garbage += f;
+      this.hunting = false;
+      this.startFrame();
+      i = f + 1;
+    }
+    const cls = this.rxClass;
+    let buf = this.buf;
+    let len = this.len;
+    let escaped = this.escaped;
+    let overflow = this.overflow;
+    let max = this.maxFrame;
+    for (; i < end; i++) {
       let b = bytes[i];
-      if (b === HDLC_FLAG) {
-        if (this.hunting) this.hunting = false;
-        else if (this.escaped) c.aborted++; // RFC 1662 §4.2: 7d 7e aborts the frame
-        else this.finish(sink);
-        this.startFrame();
+      const k = cls[b];
+      if (k !== RX_DATA) {
+        if (k === RX_FLAG) {
+          if (escaped) c.aborted++; // RFC 1662 §4.2: 7d 7e aborts the frame
+          else {
+            this.len = len;
+            this.overflow = overflow;
+            this.buf = buf;
+            this.finish(sink);
+          }
+          len = 0;
+          escaped = false;
+          overflow = false;
+          buf = this.buf;
+          max = this.maxFrame;
+        } else if (k === RX_IGNORED) c.ctrlIgnored++;
+        else if (!overflow) escaped = true; // RX_ESCAPE
         continue;
       }
-      if (this.hunting) {
-        c.garbage++;
-        continue;
-      }
-      if (b < 0x20 && (this.rxAccm >>> b) & 1) {
-        c.ctrlIgnored++;
-        continue;
-      }
-      if (this.overflow) continue;
-      if (b === HDLC_ESCAPE) {
-        this.escaped = true;
-        continue;
-      }
-      if (this.escaped) {
+      if (overflow) continue;
+      if (escaped) {
         b ^= 0x20;
-        this.escaped = false;
+        escaped = false;
       }
-      if (this.len >= this.maxFrame) {
-        this.overflow = true;
+      if (len >= max) {
+        overflow = true;
         c.oversize++;
         continue;
       }
-      if (!this.buf) this.buf = new Uint8Array(this.maxFrame);
-      this.buf[this.len++] = b;
+      if (buf === undefined) buf = this.buf = new Uint8Array(max);
+      buf[len++] = b;
     }
+    this.buf = buf;
+    this.len = len;
+    this.escaped = escaped;
+    this.overflow = overflow;
   }
 
   private startFrame(): void {
@@ -195,7 +299,11 @@ export class HdlcDecoder {
       c.runt++;
       return;
     }
-    if (fcs16(buf.subarray(0, n)) !== FCS16_GOOD) {
+    // RFC 1662 §C.2: FCS-16 over the unescaped frame including its FCS.
+    const T = FCS16_TABLE;
+    let fcs = FCS16_INIT;
+    for (let i = 0; i < n; i++) fcs = (fcs >>> 8) ^ T[(fcs ^ buf[i]) & 0xff];
+    if (fcs !== FCS16_GOOD) {
       c.badFcs++;
       return;
     }
