@@ -312,8 +312,10 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
   /** One received CCP packet (information field). */
   input(packet: Uint8Array, now: Millis): void {
     const code = packet.length >= HEADER_LEN ? packet[0] : -1;
-    // ppp_ccp_peek: a Configure-Request or Terminate-* stops both directions.
-    if (code === CONFREQ || code === TERMREQ || code === TERMACK) this.stopData();
+    // ppp_ccp_peek, inbound: the peer's Configure-Request renegotiates what it receives, so only our
+    // compressor stops (our decompressor keeps running); a Terminate-* stops both directions.
+    if (code === CONFREQ) this.stopCompressor();
+    else if (code === TERMREQ || code === TERMACK) this.stopData();
     const old = this.fsm.state;
     this.fsm.input(packet, now);
     if (old === "Opened" && code === TERMREQ && this.fsm.state !== "Opened") this.hooks.log("info", "Compression disabled by peer.");
@@ -326,6 +328,9 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
     if (!p) return undefined;
     switch (p[0]) {
       case CONFREQ:
+        // ppp_ccp_peek, outbound: our own Configure-Request renegotiates what we receive.
+        this.stopDecompressor();
+        break;
       case TERMREQ:
       case TERMACK:
         this.stopData();
@@ -436,10 +441,18 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
     this.rxError = false;
   }
 
-  private stopData(): void {
+  private stopCompressor(): void {
     this.compressor = undefined;
+  }
+
+  private stopDecompressor(): void {
     this.decompressor = undefined;
     this.rxError = false;
+  }
+
+  private stopData(): void {
+    this.stopCompressor();
+    this.stopDecompressor();
   }
 
   // --- FsmCallbacks (pppd ccp_resetci, addci, ackci, nakci, rejci, reqci, up, down, extcode) ---

@@ -267,3 +267,27 @@ test("deflate 0,15: we ask for nothing (silent) but compress for a peer that ask
   assert.ok(b.logs.includes("info: Deflate (15) receive compression enabled"), b.logs.join("\n"));
   assert.ok(a.ccp.transmitting && !a.ccp.receiving);
 });
+
+test("the kernel's sequence: peer offers bsd, we reject it, its second ConfReq stops only our compressor (ppp_ccp_peek)", () => {
+  // What Linux pppd 2.4.9 sends, byte for byte: ConfReq id=1 <deflate 15> <deflate(old#) 15> <bsd v1 15>,
+  // our ConfRej of bsd, its ConfAck of our request, then ConfReq id=2 without bsd.
+  const us = side("us", defaultCcpConfig());
+  us.ccp.lowerUp(0);
+  us.ccp.open(0);
+  const ourReq = us.ccp.pollTransmit()!;
+  assert.equal(ourReq[0], 1, "our ConfReq goes first");
+  const deflate = [26, 4, 0x78, 0x00, 24, 4, 0x78, 0x00];
+  const confReq = (id: number, opts: number[]) => new Uint8Array([1, id, 0, 4 + opts.length, ...opts]);
+  us.ccp.input(confReq(1, [...deflate, 21, 3, 0x2f]), 0);
+  const rej = us.ccp.pollTransmit()!;
+  assert.equal(rej[0], 4, "bsd v1 15 is Configure-Rejected");
+  const ack = new Uint8Array(ourReq);
+  ack[0] = 2; // the peer's Configure-Ack of our request: our decompressor starts
+  us.ccp.input(ack, 0);
+  us.ccp.input(confReq(2, deflate), 0);
+  const ourAck = us.ccp.pollTransmit()!;
+  assert.equal(ourAck[0], 2, "we ack its second request: our compressor starts");
+  assert.equal(us.ccp.transmitting, true, "compressing towards the peer");
+  assert.equal(us.ccp.receiving, true, "still decompressing what the peer sends");
+  assert.ok(us.logs.some((l) => l.includes("Deflate (15) compression enabled")), us.logs.join("\n"));
+});
