@@ -53,7 +53,7 @@ export class DnsForwarder {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // ENODATA: the name exists without this family (an empty NOERROR answer).
-      if (code === "ENOTFOUND") rcode = "NXDOMAIN";
+      if (code === "ENOTFOUND") rcode = (await this.exists(question.name, family === 4 ? 6 : 4)) ? "NOERROR" : "NXDOMAIN";
       else if (code !== "ENODATA") rcode = "SERVFAIL";
       this.log("debug", `dns: ${question.name} ${question.type}: ${code ?? err}`);
     }
@@ -64,6 +64,20 @@ export class DnsForwarder {
       questions: [question],
       answers: addresses.map((data) => ({ type: question.type, name: question.name, ttl: LOOKUP_TTL_S, data }) as dnsPacket.Answer),
     });
+  }
+
+  /**
+   * Does the name exist in the other family? dns.lookup says ENOTFOUND for an
+   * IPv4-only name asked as AAAA; RFC 2308 §2.2 wants NODATA (an empty
+   * NOERROR) there, not NXDOMAIN, which resolvers such as musl's take as
+   * "no such name" for the A question too.
+   */
+  private async exists(name: string, family: 4 | 6): Promise<boolean> {
+    try {
+      return (await this.lookup(name, family)).length > 0;
+    } catch {
+      return false;
+    }
   }
 
   /** Relay a query we do not answer ourselves to the host's first resolver. */

@@ -7,7 +7,8 @@ import { Counters } from "../../../proxy/log.js";
 const hosts: Record<string, string[]> = { "files.test": ["127.0.0.1"], "two.test": ["10.200.0.1", "10.200.0.2"] };
 const lookup = async (name: string, family: 4 | 6) => {
   const a = family === 4 ? hosts[name] : undefined;
-  if (!a) throw Object.assign(new Error("not found"), { code: hosts[name] ? "ENODATA" : "ENOTFOUND" });
+  // As dns.lookup does: ENOTFOUND both for an unknown name and for a known name without this family.
+  if (!a) throw Object.assign(new Error("not found"), { code: "ENOTFOUND" });
   return a;
 };
 
