@@ -254,7 +254,12 @@ export class IpLayer {
   }
 
   /** The next datagram for the link. `now` (when given) dates the ICMP errors raised while draining. */
-  pollTransmit(now?: Millis): IpTransmit | undefined {
+  /**
+   * The next datagram to send. With `holdTcp` no new TCP segment is cut (the
+   * link is backed up: TCP's data waits in its send buffers); everything else
+   * still flows.
+   */
+  pollTransmit(now?: Millis, opts?: { holdTcp?: boolean }): IpTransmit | undefined {
     if (now !== undefined) this.lastNow = now;
     for (;;) {
       const r = this.ready.shift();
@@ -275,7 +280,7 @@ export class IpLayer {
         this.emit(IpProto.ICMP, { ...ic, interactive: true }, false);
         continue;
       }
-      const t = this.tcpCore?.pollTransmit();
+      const t = opts?.holdTcp ? undefined : this.tcpCore?.pollTransmit();
       if (t) {
         // RFC 1191: TCP segments carry DF (path MTU discovery); the MSS keeps them within the MTU.
         // A segment over the MTU is a TCP sizing bug (e.g. options not taken off the MSS): rather

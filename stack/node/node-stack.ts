@@ -290,8 +290,8 @@ export class NodeStack extends EventEmitter {
   }
 
   /**
-   * The link pushes back (or is not set yet). TCP keeps its segments: it is
-   * detached from the IP layer while we poll, so no new segment is cut and
+   * The link pushes back (or is not set yet). TCP keeps its segments: the IP
+   * layer is polled with `holdTcp`, so no new segment is cut and
    * its data waits in the socket send buffers (like Linux TCP small queues)
    * instead of a deep queue. ICMP and DNS (UDP port 53) are not held while
    * a link is attached: they go to `output` at once (the link ranks them
@@ -299,21 +299,15 @@ export class NodeStack extends EventEmitter {
    * `maxTxQueue`; their cores keep the rest.
    */
   private flushBlocked(): void {
-    const tcp = this.ip.tcp;
-    this.ip.attachTcp(undefined);
-    try {
-      while (this.txQueue.length < this.maxTxQueue) {
-        const t = this.ip.pollTransmit(this.clock.now());
-        if (!t) break;
-        if (this.output && passesBackpressure(t.packet)) {
-          this.counters.txPackets++;
-          this.counters.txBytes += t.packet.length;
-          this.counters.txPassed++;
-          this.output(t.packet, t.interactive);
-        } else this.txQueue.push(t);
-      }
-    } finally {
-      this.ip.attachTcp(tcp);
+    while (this.txQueue.length < this.maxTxQueue) {
+      const t = this.ip.pollTransmit(this.clock.now(), { holdTcp: true });
+      if (!t) break;
+      if (this.output && passesBackpressure(t.packet)) {
+        this.counters.txPackets++;
+        this.counters.txBytes += t.packet.length;
+        this.counters.txPassed++;
+        this.output(t.packet, t.interactive);
+      } else this.txQueue.push(t);
     }
   }
 
