@@ -4,11 +4,19 @@
  * incremental `HdlcDecoder` turns line bytes, split or joined at any point,
  * back into packets. Sits between the line (src/link) and the session.
  *
- * Copies: the encoder writes escaped bytes once into a fresh output buffer;
- * the decoder unescapes once into a per-frame buffer whose view it hands
+ * Copies: the encoder writes escaped bytes once into an output region;
+ * the decoder unescapes once into a per-frame region whose view it hands
  * out (ownership passes to the consumer, so the next frame gets a new one).
+ * Regions are carved from 64 KiB slabs and never reused once handed out:
+ * a fresh off-heap ArrayBuffer per frame costs more than the framing itself
+ * (about 3 µs each on the bench machine). A view keeps its whole slab alive.
+ *
+ * Speed: FCS-16 runs four bytes a step (fcs.ts); the escape/receive-class
+ * decisions are 256-entry tables rebuilt when the ACCM or escape set
+ * changes; runs of plain bytes are copied with `set()`, and with a receive
+ * ACCM of 0 the decoder finds 0x7d/0x7e with `indexOf`.
  */
-import { FCS16_GOOD, FCS16_INIT, FCS16_TABLE } from "./fcs.js";
+import { FCS16_GOOD, FCS16_INIT, fcs16 } from "./fcs.js";
 import { PPP_LCP } from "./protocol-numbers.js";
 
 /** RFC 1662 §3.1 Flag Sequence. */
@@ -24,6 +32,31 @@ export const DEFAULT_ACCM = 0xffffffff;
 const MRU_SLACK = 64;
 /** RFC 1661 §6.1 default MRU. */
 export const DEFAULT_MRU = 1500;
+/** Size of the slabs frames are carved from (see the header comment). */
+const SLAB_BYTES = 64 * 1024;
+/** Runs shorter than this are copied by a byte loop: a `subarray()` + `set()` costs more. */
+const MIN_SET_RUN = 24;
+
+/** Hands out never-reused regions of shared slabs. */
+class Slab {
+  private slab = new Uint8Array(0);
+  private off = 0;
+
+  /** Room for `n` bytes at the returned offset of `bytes`; nothing is taken until `commit`. */
+  reserve(n: number): number {
+    if (this.slab.length - this.off < n) {
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, n));
+      this.off = 0;
+    }
+    return this.off;
+  }
+  get bytes(): Uint8Array {
+    return this.slab;
+  }
+  commit(n: number): void {
+    this.off += n;
+  }
+}
 
 /** True for an LCP Configure-Request … Code-Reject (codes 1-7): always sent with the default ACCM, as Linux ppp_async does (RFC 1662 §7.2). */
 function isLcpControl(protocol: number, info: Uint8Array): boolean {
@@ -43,6 +76,8 @@ export class HdlcEncoder {
   private readonly escMapDefault = new Uint8Array(256);
   /** Address/control/protocol scratch (at most 4 bytes), reused per frame. */
   private readonly header = new Uint8Array(4);
+  /** Where output frames are carved from. */
+  private readonly slab = new Slab();
 
   constructor(escape: readonly number[] = []) {
     this.setEscape(escape);
@@ -72,9 +107,11 @@ export class HdlcEncoder {
 
   /**
    * One frame: leading flag, escaped header + info + FCS-16, trailing flag.
-   * One pass over header and info both updates the FCS (over the unescaped
-   * bytes) and writes the escaped bytes; the output is a fresh buffer sized
-   * for the worst case (every byte escaped), returned as a view of its used part.
+   * The FCS runs over the unescaped bytes first (four bytes a step), then
+   * one pass escapes into a slab region reserved for the worst case (every
+   * byte escaped); the view returned covers only the bytes written. Two
+   * passes beat one here: a single loop chains every byte on the FCS
+   * (measured 85-175 vs 180-210 MB/s on 1500-byte random frames).
    */
   encode(protocol: number, info: Uint8Array): Uint8Array {
     const esc = isLcpControl(protocol, info) ? this.escMapDefault : this.escMap;
@@ -92,30 +129,35 @@ export class HdlcEncoder {
       header[h++] = protocol & 0xff;
     }
     const n = info.length;
-    const out = new Uint8Array(2 + 2 * (h + n + 2));
-    const T = FCS16_TABLE;
-    let fcs = FCS16_INIT;
-    let o = 0;
+    const fcs = fcs16(info, fcs16(header.subarray(0, h), FCS16_INIT)) ^ 0xffff;
+    const slab = this.slab;
+    const start = slab.reserve(2 + 2 * (h + n + 2));
+    const out = slab.bytes;
+    let o = start;
     out[o++] = HDLC_FLAG;
     for (let i = 0; i < h; i++) {
       const b = header[i];
-      fcs = (fcs >>> 8) ^ T[(fcs ^ b) & 0xff];
       if (esc[b] === 0) out[o++] = b;
       else {
         out[o++] = HDLC_ESCAPE;
         out[o++] = b ^ 0x20;
       }
     }
-    for (let i = 0; i < n; i++) {
-      const b = info[i];
-      fcs = (fcs >>> 8) ^ T[(fcs ^ b) & 0xff];
-      if (esc[b] === 0) out[o++] = b;
-      else {
+    // Plain runs of the information field are copied whole; escaped bytes break them.
+    let r = 0;
+    for (let i = 0; i <= n; i++) {
+      if (i < n && esc[info[i]] === 0) continue;
+      const run = i - r;
+      if (run >= MIN_SET_RUN) {
+        out.set(info.subarray(r, i), o);
+        o += run;
+      } else for (let k = r; k < i; k++) out[o++] = info[k];
+      if (i < n) {
         out[o++] = HDLC_ESCAPE;
-        out[o++] = b ^ 0x20;
+        out[o++] = info[i] ^ 0x20;
       }
+      r = i + 1;
     }
-    fcs ^= 0xffff;
     // RFC 1662 §C.2: FCS goes least significant octet first.
     const lo = fcs & 0xff;
     if (esc[lo] === 0) out[o++] = lo;
@@ -130,7 +172,8 @@ export class HdlcEncoder {
       out[o++] = hi ^ 0x20;
     }
     out[o++] = HDLC_FLAG;
-    return out.subarray(0, o);
+    slab.commit(o - start);
+    return out.subarray(start, o);
   }
 }
 
@@ -187,6 +230,8 @@ export class HdlcDecoder {
   /** Unescaped bytes of the frame in progress; at least maxFrame long (setMru grows it). */
   private buf: Uint8Array | undefined;
   private len = 0;
+  /** Where frame buffers are carved from. */
+  private readonly slab = new Slab();
 
   constructor(mru: number = DEFAULT_MRU) {
     this.setMru(mru);
@@ -211,9 +256,15 @@ export class HdlcDecoder {
     // A frame in progress keeps its bytes when the limit grows (the sink may raise the MRU mid-chunk).
     const old = this.buf;
     if (old && old.length < this.maxFrame) {
-      this.buf = new Uint8Array(this.maxFrame);
+      this.buf = this.frameBuf();
       this.buf.set(old.subarray(0, this.len));
     }
+  }
+
+  /** A maxFrame-long region for the next frame; taken from the slab only when the frame is handed out. */
+  private frameBuf(): Uint8Array {
+    const start = this.slab.reserve(this.maxFrame);
+    return this.slab.bytes.subarray(start, start + this.maxFrame);
   }
 
   /**
@@ -244,7 +295,44 @@ export class HdlcDecoder {
     let escaped = this.escaped;
     let overflow = this.overflow;
     let max = this.maxFrame;
+    // With receive ACCM 0 only 0x7d and 0x7e are special: find them with indexOf
+    // (positions cached until passed; `end` when there is none).
+    let runs = this.recvAccm === 0;
+    let next7d = -1;
+    let next7e = -1;
     for (; i < end; i++) {
+      if (!escaped && !overflow) {
+        // Copy plain bytes in a tight loop; after MIN_SET_RUN of them (receive ACCM 0 only)
+        // find the run's end with indexOf and copy the rest with set(). Probing first keeps
+        // dense escaping from paying an indexOf per escape.
+        if (buf === undefined) buf = this.buf = this.frameBuf();
+        let stop = i + MIN_SET_RUN;
+        if (stop > end) stop = end;
+        if (stop - i > max - len) stop = i + (max > len ? max - len : 0);
+        let b0 = 0;
+        while (i < stop && cls[(b0 = bytes[i])] === RX_DATA) {
+          buf[len++] = b0;
+          i++;
+        }
+        if (runs && i === stop && i < end) {
+          if (next7e < i) {
+            next7e = bytes.indexOf(HDLC_FLAG, i);
+            if (next7e < 0) next7e = end;
+          }
+          if (next7d < i) {
+            next7d = bytes.indexOf(HDLC_ESCAPE, i);
+            if (next7d < 0) next7d = end;
+          }
+          let run = (next7d < next7e ? next7d : next7e) - i;
+          if (len + run > max) run = max - len; // the byte after the limit takes the oversize path below
+          if (run > 0) {
+            buf.set(bytes.subarray(i, i + run), len);
+            len += run;
+            i += run;
+          }
+        }
+        if (i >= end) break;
+      }
       let b = bytes[i];
       const k = cls[b];
       if (k !== RX_DATA) {
@@ -255,6 +343,7 @@ export class HdlcDecoder {
             this.overflow = overflow;
             this.buf = buf;
             this.finish(sink);
+            runs = this.recvAccm === 0; // the sink may have changed the ACCM or the MRU
           }
           len = 0;
           escaped = false;
@@ -275,7 +364,7 @@ export class HdlcDecoder {
         c.oversize++;
         continue;
       }
-      if (buf === undefined) buf = this.buf = new Uint8Array(max);
+      if (buf === undefined) buf = this.buf = this.frameBuf();
       buf[len++] = b;
     }
     this.buf = buf;
@@ -300,10 +389,7 @@ export class HdlcDecoder {
       return;
     }
     // RFC 1662 §C.2: FCS-16 over the unescaped frame including its FCS.
-    const T = FCS16_TABLE;
-    let fcs = FCS16_INIT;
-    for (let i = 0; i < n; i++) fcs = (fcs >>> 8) ^ T[(fcs ^ buf[i]) & 0xff];
-    if (fcs !== FCS16_GOOD) {
+    if (fcs16(buf.subarray(0, n)) !== FCS16_GOOD) {
       c.badFcs++;
       return;
     }
@@ -326,6 +412,7 @@ export class HdlcDecoder {
       return;
     }
     c.frames++;
+    this.slab.commit(n);
     this.buf = undefined; // the consumer owns it now
     sink({ protocol, info: buf.subarray(p, end) });
   }

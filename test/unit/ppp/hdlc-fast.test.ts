@@ -218,6 +218,7 @@ test("encoder: the same line bytes as the byte-loop reference for random frames,
     const esc = randomEscape(rng);
     const fast = new HdlcEncoder(esc);
     const ref = new RefEncoder(esc);
+    const kept: [Uint8Array, Uint8Array][] = [];
     for (let k = 0; k < 40; k++) {
       const step = rng.below(10);
       if (step === 0) {
@@ -241,8 +242,10 @@ test("encoder: the same line bytes as the byte-loop reference for random frames,
       const a = fast.encode(protocol, info);
       const b = ref.encode(protocol, info);
       assert.deepEqual(a, b, `seed ${seed} frame ${k}: protocol 0x${protocol.toString(16)} len ${info.length} accm 0x${ref.accm.toString(16)} escape [${esc}]`);
-      assert.equal(a.buffer.byteLength, b.buffer.byteLength, `seed ${seed} frame ${k}: same output allocation`);
+      kept.push([a, Uint8Array.from(b)]);
     }
+    // Ownership: no later frame wrote over an earlier one's bytes (frames share slabs now).
+    kept.forEach(([view, copy], k) => assert.deepEqual(view, copy, `seed ${seed}: frame ${k} changed after later encodes`));
   }
 });
 
@@ -301,7 +304,9 @@ test("decoder: the same frames and counters as the byte-loop reference for rando
     // The sink may change the ACCM mid-chunk, as the session does when LCP opens.
     const flip = rng.below(2) === 1;
     const got: { fast: string[]; ref: string[] } = { fast: [], ref: [] };
+    const views: [Uint8Array, string][] = [];
     const sink = (who: "fast" | "ref", dec: { rxAccm: number }) => (f: HdlcFrame): void => {
+      if (who === "fast") views.push([f.info, Buffer.from(f.info).toString("hex")]);
       got[who].push(`${f.protocol.toString(16)}:${Buffer.from(f.info).toString("hex")}`);
       if (flip && f.info.length > 0 && f.info[0] < 4) dec.rxAccm = dec.rxAccm === 0 ? DEFAULT_ACCM : 0;
     };
@@ -318,6 +323,8 @@ test("decoder: the same frames and counters as the byte-loop reference for rando
     }
     assert.deepEqual(got.fast, got.ref, `seed ${seed * 7919}: frames`);
     assert.deepEqual(fast.counters, ref.counters, `seed ${seed * 7919}: counters`);
+    // Ownership: a frame handed out is never overwritten by later input.
+    views.forEach(([v, hex], k) => assert.equal(Buffer.from(v).toString("hex"), hex, `seed ${seed * 7919}: frame ${k} changed later`));
     assert.equal(fast.rxAccm, ref.rxAccm, `seed ${seed * 7919}: rxAccm reads back`);
   }
 });
