@@ -257,7 +257,15 @@ async function launch(
 
   const log = new LogWatch(`console of ${name}`);
   child.stdout!.setEncoding('latin1');
-  child.stdout!.on('data', (chunk: string) => log.append(chunk.replace(/\r\n/g, '\n')));
+  // CRLF -> LF, also when a chunk ends between the CR and the LF (a stray CR
+  // would make multi-line patterns like /statistics ---\n3 packets/ miss)
+  let heldCr = false;
+  child.stdout!.on('data', (chunk: string) => {
+    let text = heldCr ? `\r${chunk}` : chunk;
+    heldCr = text.endsWith('\r');
+    if (heldCr) text = text.slice(0, -1);
+    log.append(text.replace(/\r\n/g, '\n'));
+  });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
     log.append(

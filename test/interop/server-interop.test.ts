@@ -154,7 +154,8 @@ describe('server role: the guest\'s pppd dials our serve (HOWTO settings)', { sk
     step(async () => {
       const m = await guest!.waitFor(/@@PING-SERVER (\d+)/, STEP_MS);
       assert.equal(m[1], '0', 'busybox ping exit status');
-      const stats = await guest!.waitFor(/(\d+) packets transmitted, (\d+) packets received/, 1_000);
+      const head = await guest!.waitFor(new RegExp(`--- ${SERVER_IP.replace(/\./g, '\\.')} ping statistics ---`), 1_000);
+      const stats = await guest!.waitFor(/(\d+) packets transmitted, (\d+) packets received/, 1_000, head.index);
       assert.equal(stats[2], '3', stats[0]);
       const rtt = await guest!.waitFor(/round-trip min\/avg\/max = (\S+) ms/, 1_000);
       t.diagnostic(`rtt min/avg/max ${rtt[1]} ms`);
@@ -229,7 +230,9 @@ describe('server role: the guest\'s pppd dials our serve (HOWTO settings)', { sk
     step(async () => {
       const m = await guest!.waitFor(/@@PING-NS (\S+)/, STEP_MS);
       assert.notEqual(m[1], 'no-data', 'not tried: the link carried no data');
-      const stats = await guest!.waitFor(new RegExp(`--- ${nsHost!.addr.replace(/\./g, '\\.')} ping statistics ---\\n(\\d+) packets transmitted, (\\d+) packets received`), 1_000);
+      // the summary after this ping's header (other console lines may come in between)
+      const head = await guest!.waitFor(new RegExp(`--- ${nsHost!.addr.replace(/\./g, '\\.')} ping statistics ---`), 1_000);
+      const stats = await guest!.waitFor(/(\d+) packets transmitted, (\d+) packets received/, 1_000, head.index);
       assert.equal(stats[2], '3', stats[0]);
       assert.equal(m[1], '0', 'busybox ping exit status');
     }));
