@@ -40,9 +40,9 @@ const FCS32_TABLE = (() => {
  * step for byte b followed by k zero bytes, so four bytes fold in with four
  * independent lookups instead of a chain of four dependent ones.
  */
-const FCS16_T1 = new Uint16Array(256);
-const FCS16_T2 = new Uint16Array(256);
-const FCS16_T3 = new Uint16Array(256);
+export const FCS16_T1 = new Uint16Array(256);
+export const FCS16_T2 = new Uint16Array(256);
+export const FCS16_T3 = new Uint16Array(256);
 for (let b = 0; b < 256; b++) {
   FCS16_T1[b] = (FCS16_TABLE[b] >>> 8) ^ FCS16_TABLE[FCS16_TABLE[b] & 0xff];
   FCS16_T2[b] = (FCS16_T1[b] >>> 8) ^ FCS16_TABLE[FCS16_T1[b] & 0xff];

@@ -11,12 +11,13 @@
  * a fresh off-heap ArrayBuffer per frame costs more than the framing itself
  * (about 3 µs each on the bench machine). A view keeps its whole slab alive.
  *
- * Speed: FCS-16 runs four bytes a step (fcs.ts); the escape/receive-class
+ * Speed: FCS-16 runs four bytes a step (fcs.ts), on encode in the same
+ * pass that tests four bytes for escaping; the escape/receive-class
  * decisions are 256-entry tables rebuilt when the ACCM or escape set
  * changes; runs of plain bytes are copied with `set()`, and with a receive
  * ACCM of 0 the decoder finds 0x7d/0x7e with `indexOf`.
  */
-import { FCS16_GOOD, FCS16_INIT, fcs16 } from "./fcs.js";
+import { FCS16_GOOD, FCS16_INIT, FCS16_T1, FCS16_T2, FCS16_T3, FCS16_TABLE, fcs16 } from "./fcs.js";
 import { PPP_LCP } from "./protocol-numbers.js";
 
 /** RFC 1662 §3.1 Flag Sequence. */
@@ -107,11 +108,12 @@ export class HdlcEncoder {
 
   /**
    * One frame: leading flag, escaped header + info + FCS-16, trailing flag.
-   * The FCS runs over the unescaped bytes first (four bytes a step), then
-   * one pass escapes into a slab region reserved for the worst case (every
-   * byte escaped); the view returned covers only the bytes written. Two
-   * passes beat one here: a single loop chains every byte on the FCS
-   * (measured 85-175 vs 180-210 MB/s on 1500-byte random frames).
+   * One pass over the unescaped bytes, four at a time, updates the FCS and
+   * escapes into a slab region reserved for the worst case (every byte
+   * escaped); the view returned covers only the bytes written. (A byte-wise
+   * one-pass loop chains every byte on the FCS; slicing-by-4 with a
+   * four-byte escape test measured ~570 vs ~290 MB/s for FCS pass + escape
+   * pass, on 1500-byte random frames.)
    */
   encode(protocol: number, info: Uint8Array): Uint8Array {
     const esc = isLcpControl(protocol, info) ? this.escMapDefault : this.escMap;
@@ -129,7 +131,7 @@ export class HdlcEncoder {
       header[h++] = protocol & 0xff;
     }
     const n = info.length;
-    const fcs = fcs16(info, fcs16(header.subarray(0, h), FCS16_INIT)) ^ 0xffff;
+    let fcs = fcs16(header.subarray(0, h), FCS16_INIT);
     const slab = this.slab;
     const start = slab.reserve(2 + 2 * (h + n + 2));
     const out = slab.bytes;
@@ -143,21 +145,50 @@ export class HdlcEncoder {
         out[o++] = b ^ 0x20;
       }
     }
-    // Plain runs of the information field are copied whole; escaped bytes break them.
-    let r = 0;
-    for (let i = 0; i <= n; i++) {
-      if (i < n && esc[info[i]] === 0) continue;
-      const run = i - r;
-      if (run >= MIN_SET_RUN) {
-        out.set(info.subarray(r, i), o);
-        o += run;
-      } else for (let k = r; k < i; k++) out[o++] = info[k];
-      if (i < n) {
+    // The information field, four bytes a step: FCS-16 by slicing (fcs.ts) and one test for
+    // "any of the four escaped?". Plain runs are copied whole; escaped bytes break them.
+    const T0 = FCS16_TABLE;
+    const T1 = FCS16_T1;
+    const T2 = FCS16_T2;
+    const T3 = FCS16_T3;
+    let r = 0; // start of the pending plain run
+    let i = 0;
+    for (const n4 = n - 3; i < n4; i += 4) {
+      const b0 = info[i];
+      const b1 = info[i + 1];
+      const b2 = info[i + 2];
+      const b3 = info[i + 3];
+      const x = fcs ^ (b0 | (b1 << 8));
+      fcs = T3[x & 0xff] ^ T2[x >>> 8] ^ T1[b2] ^ T0[b3];
+      if ((esc[b0] | esc[b1] | esc[b2] | esc[b3]) === 0) continue;
+      for (let j = i; j < i + 4; j++) {
+        const b = info[j];
+        if (esc[b] === 0) continue;
+        const run = j - r;
+        if (run >= MIN_SET_RUN) {
+          out.set(info.subarray(r, j), o);
+          o += run;
+        } else for (let k = r; k < j; k++) out[o++] = info[k];
         out[o++] = HDLC_ESCAPE;
-        out[o++] = info[i] ^ 0x20;
+        out[o++] = b ^ 0x20;
+        r = j + 1;
       }
+    }
+    for (; i < n; i++) {
+      const b = info[i];
+      fcs = (fcs >>> 8) ^ T0[(fcs ^ b) & 0xff];
+      if (esc[b] === 0) continue;
+      for (let k = r; k < i; k++) out[o++] = info[k];
+      out[o++] = HDLC_ESCAPE;
+      out[o++] = b ^ 0x20;
       r = i + 1;
     }
+    const run = n - r;
+    if (run >= MIN_SET_RUN) {
+      out.set(info.subarray(r, n), o);
+      o += run;
+    } else for (let k = r; k < n; k++) out[o++] = info[k];
+    fcs ^= 0xffff;
     // RFC 1662 §C.2: FCS goes least significant octet first.
     const lo = fcs & 0xff;
     if (esc[lo] === 0) out[o++] = lo;
