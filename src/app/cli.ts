@@ -322,14 +322,13 @@ async function demo(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** Where a client's HTTP proxy is: a running client's, or a client this command starts on the given device. */
-async function withClient<T>(p: Parsed, io: CliIo, use: (http: string, ping: PingOnce) => Promise<T>): Promise<T> {
+async function withClient<T>(p: Parsed, io: CliIo, use: (http: string | undefined, ping: PingOnce) => Promise<T>): Promise<T> {
   const ctl = await ControlClient.connect(one(p, "--control") ?? defaultControlPath(io.env));
   if (ctl) {
     try {
       const st = (await ctl.call({ cmd: "status" })).status as { http?: string };
       const ping: PingOnce = async (host, seq, size, timeoutMs) =>
         (await ctl.call({ cmd: "ping", host, seq, size, timeoutMs })).result as Awaited<ReturnType<PingOnce>>;
-      if (!st.http) throw new UsageError("the running client has its HTTP proxy off (--http off)");
       return await use(st.http, ping);
     } finally {
       ctl.close();
@@ -362,8 +361,9 @@ async function fetch(argv: string[], io: CliIo): Promise<number> {
   const url = p.rest.find((w) => /^[a-z]+:\/\//i.test(w) && !w.startsWith("tcp://") && !w.startsWith("tcp-listen://"));
   if (!url) throw new UsageError("fetch: no URL given");
   p.rest.splice(p.rest.indexOf(url), 1);
-  await withClient(p, io, (http) =>
-    runFetch(
+  await withClient(p, io, (http) => {
+    if (!http) throw new UsageError("the running client has its HTTP proxy off (--http off); fetch goes through it");
+    return runFetch(
       {
         url,
         output: one(p, "-o"),
@@ -373,8 +373,8 @@ async function fetch(argv: string[], io: CliIo): Promise<number> {
       },
       http,
       io.err,
-    ),
-  );
+    );
+  });
   return 0;
 }
 

@@ -76,6 +76,11 @@ export class PppLine extends EventEmitter {
     };
     this.driver = new CoreDriver<SessionEvent>(this.session, opts.link, { clock: this.clock, pacing: opts.pacing ?? true });
     this.driver.on("event", (e: SessionEvent | { type: "hangup"; reason?: string }) => this.onEvent(e));
+    // A bug in a protocol core must cost this line, never the process and its other lines.
+    this.driver.on("error", (err: Error) => {
+      opts.log("error", `internal error on ${opts.link.name}, hanging up: ${err.stack ?? err.message}`);
+      this.finish(`internal error: ${err.message}`);
+    });
   }
 
   /** The addresses while IPCP is open. */

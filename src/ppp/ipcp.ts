@@ -53,8 +53,8 @@ const ipText = (d: Uint8Array): string => formatIp4(readIp4(d, 0));
 function dnsSpec(type: number, index: 0 | 1, key: "dns1" | "dns2"): OptionSpec<IpcpOptions, IpcpCtx> {
   return {
     type, name: key, ...u32,
-    // pppd prints "ms-dns%d" with code - CI_MS_DNS1 + 1: ms-dns1 for 129, ms-dns3 for 131.
-    print: (d) => (d.length === 4 ? `ms-dns${type - CI_MS_DNS1 + 1} ${ipText(d)}` : undefined),
+    // pppd 2.4.9 ipcp_printpkt: "ms-dns1" for 129, "ms-dns2" for 131 (seen in the interop guest's log).
+    print: (d) => (d.length === 4 ? `ms-dns${index + 1} ${ipText(d)}` : undefined),
     get: (o) => o[key],
     set: (o, v) => (o[key] = v),
     check: (v: Ip4, c) => {
