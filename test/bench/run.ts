@@ -7,7 +7,7 @@
  *   c  ping RTT idle and under bulk load
  *   d  unthrottled throughput and CPU per MB
  *   e  start-up time and 100 short requests
- *   m  the micro-benchmarks (stack-bench, tcp-bench, compress-bench) as child processes
+ *   m  the micro-benchmarks (stack-bench, tcp-bench, compress-bench, hdlc-bench) as child processes
  * Options: --quick, --only a,c,..., --speed BPS, --json FILE.
  * Every section has a deadline and reports "timeout" rather than hanging.
  * Not a test: run with `npm run bench` or `node --import tsx test/bench/run.ts`.
@@ -132,6 +132,7 @@ async function main(): Promise<void> {
       ["stack-bench.ts", [], { BENCH_MB: q ? "4" : "16" }],
       ["tcp-bench.ts", [q ? "8" : "32"], {}],
       ["compress-bench.ts", [q ? "0.25" : "1"], {}],
+      ["hdlc-bench.ts", [q ? "4" : "16"], {}],
     ];
     for (const [name, a, env] of benches) {
       log(`(m) ${name}`);
