@@ -264,7 +264,12 @@ export class Lcp extends OptionProtocol<LcpOptions, LcpCtx> implements FsmCallba
 
   constructor(private readonly config: SessionConfig, readonly rng: Rng, private readonly hooks: LcpHooks) {
     super(LCP_OPTIONS);
-    this.fsm = new Fsm("LCP", this, { passive: config.passive, silent: config.silent });
+    this.fsm = new Fsm("LCP", this, {
+      passive: config.passive,
+      silent: config.silent,
+      restartMs: config.lcpRestartMs,
+      maxConfigure: config.lcpMaxConfigure,
+    });
     this.peerMethods = ALL_METHODS.filter((m) => !config.refuseAuth.includes(m));
     this.allowPfc = config.pcomp;
     this.allowAcfc = config.accomp;

@@ -37,6 +37,9 @@ export interface SessionConfig {
   /** LCP echo interval seconds (0 = off) and failures before hang-up. */
   lcpEchoInterval: number;
   lcpEchoFailure: number;
+  /** pppd `lcp-restart` (here in ms; default 3000) and `lcp-max-configure` (default 10). */
+  lcpRestartMs?: number;
+  lcpMaxConfigure?: number;
   /** pppd `passive`: after Max-Configure with no answer, keep listening. */
   passive: boolean;
   /** pppd `silent`: send nothing until a valid LCP packet arrives. */
@@ -57,6 +60,8 @@ export interface SessionConfig {
   /** Secrets from pap-secrets / chap-secrets; the session matches them itself. */
   papSecrets: SecretEntry[];
   chapSecrets: SecretEntry[];
+  /** pppd `remotename`: the name we assume for the authenticator when looking up our secret. */
+  remoteName?: string;
   /** Literal `password` option, used as our secret when no file entry matches. */
   password?: string;
   /** pppd `login`: PAP users must also pass the system password database (src/config/login.ts). */

@@ -464,7 +464,8 @@ export class PppSession {
       const entries = peerAuth === "pap" ? c.papSecrets : c.chapSecrets;
       this.authPeer = this.makeAuthPeer({
         method: peerAuth, user: c.user, rng: this.deps.rng,
-        secretFor: peerSecretFor(entries, c.user, c.password), // pppd get_secret: `password` first, then the secrets file
+        // pppd get_secret: `password` first, then the secrets file, with `remotename` standing for the authenticator.
+        secretFor: (name) => peerSecretFor(entries, c.user, c.password)(c.remoteName ?? name),
       });
       this.authPeer.start(now);
     }
