@@ -20,6 +20,7 @@ import { SocksClient } from 'socks';
 import { CLIENT_IP, PAP_SECRETS, SERVER_IP, pppdScript } from './howto-scenarios.js';
 import { cliSkip, makePppDir, removeDir, startPpproxy } from './ppproxy-process.js';
 import { interopSkip, startGuest, type Guest } from './qemu-guest.js';
+import { freePort } from './interop-util.js';
 
 const BOOT_MS = 120_000;
 const SESSION_MS = 120_000;
@@ -44,16 +45,6 @@ function seededBytes(seed: string, n: number): Buffer {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function boot(s: Parameters<typeof startGuest>[0]): Promise<Guest> {
   const g = await startGuest(s);

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SeededRng } from "../../../stack/util/rng.js";
+import { freePort } from "./free-port.js";
 
 const run = promisify(execFile);
 const BIN = ["--import", "tsx", join(import.meta.dirname, "../../../bin/ppproxy.ts")];
@@ -30,14 +31,6 @@ let client: ChildProcess;
 let socksPort: number;
 const logs: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function start(args: string[], name: string): ChildProcess {
   const child = spawn(process.execPath, [...BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });

@@ -15,18 +15,11 @@ import { createNullModem } from "../../../src/link/null-modem.js";
 import { Server } from "../../../src/app/server.js";
 import { Client } from "../../../src/app/client.js";
 import type { LineUp } from "../../../src/app/ppp-line.js";
+import { freePort } from "./free-port.js";
 
 const run = promisify(execFile);
 const cfg = (role: "dial" | "serve") => loadConfig(["noauth"], { role, readFile: () => undefined, statMode: () => undefined, hostname: role });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 test("SOCKS5 and HTTP on one port; a --redirect reaches a service on the peer", async () => {
   const web = http.createServer((_req, res) => res.end("host web")).listen(0, "127.0.0.1");

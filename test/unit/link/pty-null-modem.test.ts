@@ -13,28 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPtyNullModem } from "../../../src/link/pty-null-modem.js";
 import { openSerialLink } from "../../../src/link/serial-link.js";
-import type { Link } from "../../../src/link/link.js";
 import { SeededRng } from "../../../stack/util/rng.js";
+import { readN } from "./read-n.js";
 
 const haveSocat = spawnSync("socat", ["-V"], { stdio: "ignore" }).status === 0;
 const skip = haveSocat ? false : "socat is not installed (apt-get install -y socat): pty null-modem tests SKIPPED";
 if (!haveSocat) console.warn(`\n*** ${skip} ***\n`);
 
-function readN(link: Link, n: number): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let got = 0;
-    const onData = (b: Buffer): void => {
-      parts.push(b);
-      got += b.length;
-      if (got >= n) {
-        link.off("data", onData);
-        resolve(Buffer.concat(parts));
-      }
-    };
-    link.on("data", onData);
-  });
-}
 
 test("pty null-modem at 115200: 2 KB takes >= 150 ms, both ways, close hangs up both programs", { skip, timeout: 15_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "ppproxy-nm-"));

@@ -13,7 +13,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSerialLink } from "../../../src/link/serial-link.js";
-import { openLink, type Link } from "../../../src/link/link.js";
+import { openLink } from "../../../src/link/link.js";
+import { readN } from "./read-n.js";
 
 const haveSocat = spawnSync("socat", ["-V"], { stdio: "ignore" }).status === 0;
 const skip = haveSocat ? false : "socat is not installed (apt-get install -y socat): serial link tests SKIPPED";
@@ -48,21 +49,6 @@ async function ptyPair(): Promise<PtyPair> {
 }
 
 /** Collect exactly n bytes with one persistent listener (a once() per chunk would miss chunks emitted in between). */
-function readN(link: Link, n: number): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let got = 0;
-    const onData = (b: Buffer): void => {
-      parts.push(b);
-      got += b.length;
-      if (got >= n) {
-        link.off("data", onData);
-        resolve(Buffer.concat(parts));
-      }
-    };
-    link.on("data", onData);
-  });
-}
 
 test("serial over a socat pty pair: data both ways; killing socat hangs up both ends", { skip, timeout: 10_000 }, async () => {
   const pair = await ptyPair();

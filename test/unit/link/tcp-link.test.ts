@@ -9,23 +9,9 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { connectTcpLink, listenLinks } from "../../../src/link/tcp-link.js";
 import { openLink, parseDevice, LinkSpecError, type Link } from "../../../src/link/link.js";
+import { readN } from "./read-n.js";
 
 /** Collect exactly n bytes with one persistent listener (a once() per chunk would miss chunks emitted in between). */
-function readN(link: Link, n: number): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let got = 0;
-    const onData = (b: Buffer): void => {
-      parts.push(b);
-      got += b.length;
-      if (got >= n) {
-        link.off("data", onData);
-        resolve(Buffer.concat(parts));
-      }
-    };
-    link.on("data", onData);
-  });
-}
 
 test("listener + client: data both ways, names, hangup on peer close, no hangup for the closer", async () => {
   let onServer!: (l: Link) => void;
