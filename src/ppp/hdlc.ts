@@ -7,7 +7,7 @@
  * Copies: the encoder writes escaped bytes once into an output region;
  * the decoder unescapes once into a per-frame region whose view it hands
  * out (ownership passes to the consumer, so the next frame gets a new one).
- * Regions are carved from 64 KiB slabs and never reused once handed out:
+ * Regions are carved from 64 KiB slabs (stack/util/slab.ts), never reused once handed out:
  * a fresh off-heap ArrayBuffer per frame costs more than the framing itself
  * (about 3 µs each on the bench machine). A view keeps its whole slab alive.
  *
@@ -19,6 +19,7 @@
  */
 import { FCS16_GOOD, FCS16_INIT, FCS16_T1, FCS16_T2, FCS16_T3, FCS16_TABLE, fcs16 } from "./fcs.js";
 import { PPP_LCP } from "./protocol-numbers.js";
+import { Slab } from "../../stack/util/slab.js";
 
 /** RFC 1662 §3.1 Flag Sequence. */
 export const HDLC_FLAG = 0x7e;
@@ -33,31 +34,8 @@ export const DEFAULT_ACCM = 0xffffffff;
 const MRU_SLACK = 64;
 /** RFC 1661 §6.1 default MRU. */
 export const DEFAULT_MRU = 1500;
-/** Size of the slabs frames are carved from (see the header comment). */
-const SLAB_BYTES = 64 * 1024;
 /** Runs shorter than this are copied by a byte loop: a `subarray()` + `set()` costs more. */
 const MIN_SET_RUN = 24;
-
-/** Hands out never-reused regions of shared slabs. */
-class Slab {
-  private slab = new Uint8Array(0);
-  private off = 0;
-
-  /** Room for `n` bytes at the returned offset of `bytes`; nothing is taken until `commit`. */
-  reserve(n: number): number {
-    if (this.slab.length - this.off < n) {
-      this.slab = new Uint8Array(Math.max(SLAB_BYTES, n));
-      this.off = 0;
-    }
-    return this.off;
-  }
-  get bytes(): Uint8Array {
-    return this.slab;
-  }
-  commit(n: number): void {
-    this.off += n;
-  }
-}
 
 /** True for an LCP Configure-Request … Code-Reject (codes 1-7): always sent with the default ACCM, as Linux ppp_async does (RFC 1662 §7.2). */
 function isLcpControl(protocol: number, info: Uint8Array): boolean {

@@ -14,7 +14,13 @@
  *
  * Sits in src/ppp; the session runs the compressor between IP and CCP on
  * transmit, and the decompressor between CCP and IP on receive.
+ *
+ * Memory: output packets are carved from a slab (stack/util/slab.ts), one
+ * copy of the payload each way; the deltas and the receiver's working
+ * headers live in per-instance scratch arrays, so a packet allocates nothing
+ * else (this runs once per segment at up to tens of MB/s).
  */
+import { Slab } from "../../stack/util/slab.js";
 
 /** RFC 1332 §2/§4 PPP protocol numbers. */
 export const PROTO_IP = 0x0021;
@@ -87,11 +93,20 @@ const TH_PUSH = 0x08;
 const TH_ACK = 0x10;
 const TH_URG = 0x20;
 
-/** slhc encode(): 1..255 in one byte, 0 and >= 256 as 0 + 16 bits. */
-function encode(out: number[], n: number): void {
+/** Longest delta encoding: four fields (urgent, window, ack, seq) + IP id, three bytes each. */
+const MAX_DELTAS = 15;
+
+/** slhc encode(): 1..255 in one byte, 0 and >= 256 as 0 + 16 bits, at `out[o]`; returns the new end. */
+function encode(out: Uint8Array, o: number, n: number): number {
   n &= 0xffff; // the kernel passes an unsigned short
-  if (n >= 256 || n === 0) out.push(0, n >>> 8, n & 0xff);
-  else out.push(n);
+  if (n >= 256 || n === 0) {
+    out[o] = 0;
+    out[o + 1] = n >>> 8;
+    out[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  out[o] = n;
+  return o + 1;
 }
 
 export interface VjCompressorStats {
@@ -122,6 +137,10 @@ export class VjCompressor {
   readonly stats: VjCompressorStats = {
     compressed: 0, uncompressed: 0, nonTcp: 0, tcp: 0, misses: 0, searches: 0, savedBytes: 0,
   };
+  /** The encoded deltas of the packet being compressed. */
+  private readonly deltas = new Uint8Array(MAX_DELTAS);
+  /** Where output packets are carved from. */
+  private readonly slab = new Slab();
 
   constructor(readonly maxSlotId: number, readonly compressSlotId: boolean) {
     if (!Number.isInteger(maxSlotId) || maxSlotId < 0 || maxSlotId > 255) {
@@ -202,10 +221,11 @@ export class VjCompressor {
     }
 
     // The changing fields, in the order the receiver expects: urgent, window, ack, seq.
-    const deltas: number[] = [];
+    const deltas = this.deltas;
+    let nd = 0;
     let changes = 0;
     if (flags & TH_URG) {
-      encode(deltas, u16(ip, th + 18));
+      nd = encode(deltas, nd, u16(ip, th + 18));
       changes |= NEW_U;
     } else if (u16(ip, th + 18) !== u16(oth, 18)) {
       // URG clear but the urgent pointer moved: RFC 793 allows it, we cannot encode it.
@@ -213,19 +233,19 @@ export class VjCompressor {
     }
     const dWin = u16(ip, th + 14) - u16(oth, 14);
     if (dWin !== 0) {
-      encode(deltas, dWin);
+      nd = encode(deltas, nd, dWin);
       changes |= NEW_W;
     }
     const deltaA = (u32(ip, th + 8) - u32(oth, 8)) >>> 0;
     if (deltaA !== 0) {
       if (deltaA > 0xffff) return this.sendUncompressed(ip, cs, ihl, doff);
-      encode(deltas, deltaA);
+      nd = encode(deltas, nd, deltaA);
       changes |= NEW_A;
     }
     const deltaS = (u32(ip, th + 4) - u32(oth, 4)) >>> 0;
     if (deltaS !== 0) {
       if (deltaS > 0xffff) return this.sendUncompressed(ip, cs, ihl, doff);
-      encode(deltas, deltaS);
+      nd = encode(deltas, nd, deltaS);
       changes |= NEW_S;
     }
     const prevLen = u16(oip, 2);
@@ -245,21 +265,21 @@ export class VjCompressor {
           // special-case packet, so a saved URG would be wrongly repeated; send a refresh.
           if (oth[13] & TH_URG) return this.sendUncompressed(ip, cs, ihl, doff);
           changes = SPECIAL_I; // echoed terminal traffic
-          deltas.length = 0;
+          nd = 0;
         }
         break;
       case NEW_S:
         if (deltaS === prevLen - hlen) {
           if (oth[13] & TH_URG) return this.sendUncompressed(ip, cs, ihl, doff);
           changes = SPECIAL_D; // data transfer
-          deltas.length = 0;
+          nd = 0;
         }
         break;
     }
     // IP ID: the kernel compares the int difference with 1, then sends it as 16 bits.
     const dId = u16(ip, 4) - u16(oip, 4);
     if (dId !== 1) {
-      encode(deltas, dId);
+      nd = encode(deltas, nd, dId);
       changes |= NEW_I;
     }
     if (flags & TH_PUSH) changes |= TCP_PUSH_BIT;
@@ -268,8 +288,8 @@ export class VjCompressor {
     oth.set(ip.subarray(th, th + 20), 0);
 
     const withId = !this.compressSlotId || this.current !== cs.id;
-    const head = (withId ? 2 : 1) + 2 + deltas.length;
-    const out = new Uint8Array(head + isize - hlen);
+    const head = (withId ? 2 : 1) + 2 + nd;
+    const out = this.slab.take(head + isize - hlen);
     let p = 0;
     if (withId) {
       out[p++] = changes | NEW_C;
@@ -280,7 +300,7 @@ export class VjCompressor {
     }
     out[p++] = ip[th + 16]; // TCP checksum, verbatim
     out[p++] = ip[th + 17];
-    for (const d of deltas) out[p++] = d;
+    for (let i = 0; i < nd; i++) out[p++] = deltas[i];
     out.set(ip.subarray(hlen), p);
     this.stats.compressed++;
     this.stats.savedBytes += hlen - head;
@@ -294,7 +314,8 @@ export class VjCompressor {
     cs.tcp.set(ip.subarray(nlen, nlen + doff * 4), 0);
     this.current = cs.id;
     this.stats.uncompressed++;
-    const out = ip.slice(); // copy: the caller's datagram stays intact
+    const out = this.slab.take(ip.length); // copy: the caller's datagram stays intact
+    out.set(ip);
     out[9] = cs.id;
     out[0] = (out[0] & 0x0f) | 0x40; // ppp_generic: cp[0] = (cp[0] & 0x0f) | 0x40
     return { proto: PROTO_VJC_UNCOMP, packet: out };
@@ -321,6 +342,13 @@ export class VjDecompressor {
    */
   private tossing = true;
   readonly stats: VjDecompressorStats = { compressed: 0, uncompressed: 0, drops: {} };
+  /** Working copies of a slot's headers: a packet that turns out bad leaves the slot as it was. */
+  private readonly ipWork = new Uint8Array(MAX_HDR);
+  private readonly tcpWork = new Uint8Array(MAX_HDR);
+  /** Where output datagrams are carved from. */
+  private readonly slab = new Slab();
+  /** Read position in the packet being uncompressed (decodeDelta). */
+  private pos = 0;
 
   constructor(readonly maxSlotId: number) {
     if (!Number.isInteger(maxSlotId) || maxSlotId < 0 || maxSlotId > 255) {
@@ -371,7 +399,8 @@ export class VjDecompressor {
     const doff = packet[nlen + 12] >> 4;
     if (doff < 5 || isize < nlen + doff * 4) return this.drop("runt");
     const index = packet[9];
-    const out = packet.slice(); // copy: the frame buffer is not ours to change
+    const out = this.slab.take(isize); // copy: the frame buffer is not ours to change
+    out.set(packet);
     out[9] = IPPROTO_TCP;
     if (ipHeaderSum(out, nlen) !== 0) return this.drop("badcheck");
     if (index > this.maxSlotId) return this.drop("error");
@@ -382,6 +411,20 @@ export class VjDecompressor {
     cs.tcp.set(out.subarray(nlen, nlen + doff * 4), 0);
     cs.initialized = true;
     return out;
+  }
+
+  /** slhc decode() at `this.pos`: one byte, or 0 then 16 bits; -1 when the packet ends first. */
+  private decodeDelta(packet: Uint8Array): number {
+    let p = this.pos;
+    if (p >= packet.length) return -1;
+    const x = packet[p++];
+    if (x !== 0) {
+      this.pos = p;
+      return x;
+    }
+    if (p + 2 > packet.length) return -1;
+    this.pos = p + 2;
+    return (packet[p] << 8) | packet[p + 1];
   }
 
   /** slhc_uncompress: a COMPRESSED_TCP packet. */
@@ -402,8 +445,10 @@ export class VjDecompressor {
     const cs = this.slots[this.current];
     if (cs === undefined || !cs.initialized) return this.drop("error");
     // Work on copies, so a packet that turns out bad leaves the state as it was.
-    const ip = cs.ip.slice();
-    const th = cs.tcp.slice();
+    const ip = this.ipWork;
+    const th = this.tcpWork;
+    ip.set(cs.ip);
+    th.set(cs.tcp);
     if (p + 2 > isize) return this.drop("error");
     th[16] = packet[p++]; // TCP checksum, verbatim
     th[17] = packet[p++];
@@ -411,16 +456,7 @@ export class VjDecompressor {
     const ihl = ip[0] & 0x0f;
     const doff = th[12] >> 4;
     const hdrlen = ihl * 4 + doff * 4;
-    // slhc decode(): one byte, or 0 then 16 bits; -1 when the packet ends first.
-    const decode = (): number => {
-      if (p >= isize) return -1;
-      const x = packet[p++];
-      if (x !== 0) return x;
-      if (p + 2 > isize) return -1;
-      const v = (packet[p] << 8) | packet[p + 1];
-      p += 2;
-      return v;
-    };
+    this.pos = p;
     switch (changes & SPECIALS_MASK) {
       case SPECIAL_I: {
         const i = u16(ip, 2) - hdrlen;
@@ -434,33 +470,34 @@ export class VjDecompressor {
       default: {
         if (changes & NEW_U) {
           th[13] |= TH_URG;
-          const x = decode();
+          const x = this.decodeDelta(packet);
           if (x < 0) return this.drop("error");
           put16(th, 18, x);
         } else th[13] &= ~TH_URG;
         if (changes & NEW_W) {
-          const x = decode();
+          const x = this.decodeDelta(packet);
           if (x < 0) return this.drop("error");
           put16(th, 14, u16(th, 14) + x);
         }
         if (changes & NEW_A) {
-          const x = decode();
+          const x = this.decodeDelta(packet);
           if (x < 0) return this.drop("error");
           put32(th, 8, u32(th, 8) + x);
         }
         if (changes & NEW_S) {
-          const x = decode();
+          const x = this.decodeDelta(packet);
           if (x < 0) return this.drop("error");
           put32(th, 4, u32(th, 4) + x);
         }
       }
     }
     if (changes & NEW_I) {
-      const x = decode();
+      const x = this.decodeDelta(packet);
       if (x < 0) return this.drop("error");
       put16(ip, 4, u16(ip, 4) + x);
     } else put16(ip, 4, u16(ip, 4) + 1);
 
+    p = this.pos;
     const dataLen = isize - p;
     if (dataLen < 0) return this.drop("error");
     const len = dataLen + hdrlen;
@@ -469,7 +506,7 @@ export class VjDecompressor {
     ip[10] = 0;
     ip[11] = 0;
     put16(ip, 10, ipHeaderSum(ip, ihl * 4));
-    const out = new Uint8Array(len);
+    const out = this.slab.take(len);
     out.set(ip.subarray(0, ihl * 4), 0);
     out.set(th.subarray(0, doff * 4), ihl * 4);
     out.set(packet.subarray(p), hdrlen);

@@ -12,6 +12,8 @@ export interface TransportDatagram {
   src: Ip4;
   dst: Ip4;
   payload: Uint8Array;
+  /** Bytes in front of `payload` in its buffer that the sender owns, so the IP layer can write its header there (0/absent: copy). */
+  headroom?: number;
   /** Bulk (false) or interactive (true: pure ACK, SYN, FIN, RST, small segment); a hint for the link's priority queue. */
   interactive?: boolean;
 }

@@ -14,6 +14,7 @@
  */
 import type { TransportDatagram } from "../ip/transport.js";
 import type { Millis } from "../util/time.js";
+import { IPV4_HEADER_LEN } from "../wire/ipv4.js";
 import {
   ACK, FIN, PSH, RST, SYN, fillTcpChecksum, tcpHeaderLength, writeTcpHeader,
   type SackBlock, type TcpRepr,
@@ -63,6 +64,13 @@ export interface ConnHost {
   /** The connection reached CLOSED: remove it from the tables. */
   released(conn: TcpConnection): void;
   newCongestion(mss: number): CongestionControl;
+  /**
+   * A fresh buffer of `n` bytes for one outgoing datagram (contents
+   * undefined; the caller fills all of it). Segments are built
+   * IPV4_HEADER_LEN bytes into one, so the IP layer writes its header in
+   * front instead of copying.
+   */
+  packetBuffer(n: number): Uint8Array;
 }
 
 export interface ConnParams {
@@ -405,7 +413,7 @@ export abstract class TcpTcb {
       if (this.sackEnabled && this.rcvBuf.ooo.length && flags & ACK) r.sack = this.sackBlocks();
     }
     const hlen = tcpHeaderLength(r);
-    const seg = new Uint8Array(hlen + len);
+    const seg = this.host.packetBuffer(IPV4_HEADER_LEN + hlen + len).subarray(IPV4_HEADER_LEN);
     writeTcpHeader(seg, r);
     if (len > 0) this.sndBuf.copyOut(off, seg, hlen, len);
     fillTcpChecksum(seg, this.localIp, this.remoteIp);
@@ -416,7 +424,7 @@ export abstract class TcpTcb {
       this.lastAckSent = this.rcvNxt;
     }
     this.host.count("tcp.segments-sent");
-    this.host.transmit({ src: this.localIp, dst: this.remoteIp, payload: seg, interactive: len < 256 });
+    this.host.transmit({ src: this.localIp, dst: this.remoteIp, payload: seg, headroom: IPV4_HEADER_LEN, interactive: len < 256 });
   }
 
   /**

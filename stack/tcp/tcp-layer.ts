@@ -22,6 +22,7 @@ import type { CongestionControl } from "./congestion/types.js";
 import { TcpConnection, type ConnHost, type TcpErrorCode } from "./connection.js";
 import { IssGenerator } from "./iss.js";
 import { seqAdd, seqGt, seqLt } from "./seq.js";
+import { Slab } from "../util/slab.js";
 
 export interface TcpLayerOptions {
   rng: Rng;
@@ -122,6 +123,8 @@ export class TcpLayer implements TransportCore, ConnHost {
   private maxInFlight = 128;
 
   private out: (TransportDatagram | undefined)[] = [];
+  /** Outgoing segments are carved from here (packetBuffer). */
+  private readonly slab = new Slab();
   private outHead = 0;
   private readonly dirty = new Set<TcpConnection>();
   private events: (QueuedEvent | undefined)[] = [];
@@ -414,6 +417,10 @@ export class TcpLayer implements TransportCore, ConnHost {
 
   transmit(d: TransportDatagram): void {
     this.out.push(d);
+  }
+
+  packetBuffer(n: number): Uint8Array {
+    return this.slab.take(n);
   }
 
   notify(conn: TcpConnection, flags: number): void {
