@@ -124,8 +124,16 @@ function shellQuote(w: string): string {
 /** Nested `file`/`call` depth limit, against include loops. */
 const MAX_INCLUDE_DEPTH = 16;
 
-/** pppd's preference when several methods are allowed: CHAP before PAP. */
-const AUTH_PREFERENCE: readonly AuthMethod[] = ["chap-md5", "mschapv2", "pap"];
+/**
+ * pppd's preference when several methods are allowed: CHAP before PAP, and
+ * among CHAP digests pppd 2.4.9's CHAP_DIGEST() order (chap-new.h): MD5,
+ * MS-CHAPv2, MS-CHAP.
+ */
+const AUTH_PREFERENCE: readonly AuthMethod[] = ["chap-md5", "mschapv2", "mschap", "pap"];
+/** The option word that asks for each method (for messages). */
+const REQUIRE_WORD: Record<AuthMethod, string> = {
+  pap: "require-pap", "chap-md5": "require-chap", mschap: "require-mschap", mschapv2: "require-mschap-v2",
+};
 
 function defaultReadFile(path: string): string | undefined {
   try {
@@ -376,16 +384,18 @@ function finish(s: OptionSettings, f: FinishContext): PppConfig {
     const have: Record<AuthMethod, boolean> = {
       pap: !!s.login || hasSecretFor(f.pap, name, s.remotename),
       "chap-md5": hasSecretFor(f.chap, name, s.remotename),
+      mschap: hasSecretFor(f.chap, name, s.remotename),
       mschapv2: hasSecretFor(f.chap, name, s.remotename),
     };
-    const explicit = AUTH_PREFERENCE.filter(
-      (m) => (m === "pap" && s.requirePap) || (m === "chap-md5" && s.requireChap) || (m === "mschapv2" && s.requireMschapV2),
-    );
+    const asked: Record<AuthMethod, boolean | undefined> = {
+      pap: s.requirePap, "chap-md5": s.requireChap, mschap: s.requireMschap, mschapv2: s.requireMschapV2,
+    };
+    const explicit = AUTH_PREFERENCE.filter((m) => asked[m]);
     const wanted = explicit.length > 0 ? explicit : AUTH_PREFERENCE;
     for (const m of explicit) {
       if (!have[m]) {
         f.warnings.push(
-          `require-${m === "chap-md5" ? "chap" : m === "mschapv2" ? "mschap-v2" : "pap"}: no suitable secret for ${name} in ${join(f.pppDir, m === "pap" ? "pap-secrets" : "chap-secrets")}; not offered`,
+          `${REQUIRE_WORD[m]}: no suitable secret for ${name} in ${join(f.pppDir, m === "pap" ? "pap-secrets" : "chap-secrets")}; not offered`,
         );
       }
     }
@@ -402,6 +412,7 @@ function finish(s: OptionSettings, f: FinishContext): PppConfig {
   const refuseAuth: AuthMethod[] = [];
   if (s.refusePap) refuseAuth.push("pap");
   if (s.refuseChap) refuseAuth.push("chap-md5");
+  if (s.refuseMschap) refuseAuth.push("mschap");
   if (s.refuseMschapV2) refuseAuth.push("mschapv2");
 
   // ms-dns: pppd keeps the last two given.

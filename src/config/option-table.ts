@@ -35,6 +35,7 @@ export interface OptionSettings {
   auth?: boolean;
   requirePap?: boolean;
   requireChap?: boolean;
+  requireMschap?: boolean;
   requireMschapV2?: boolean;
   refusePap?: boolean;
   refuseChap?: boolean;
@@ -305,8 +306,8 @@ const namedOptions: OptionSpec[] = [
     apply: (ctx) => { ctx.set("requireMschapV2", true); ctx.set("auth", true); },
   },
   {
-    name: "require-mschap", arg: "none", roles: BOTH, help: "MS-CHAP (v1): not implemented",
-    apply: (ctx) => ctx.fail("MS-CHAP (version 1) is not implemented by ppproxy; use require-mschap-v2 or require-chap"),
+    name: "require-mschap", arg: "none", roles: BOTH, help: "Require the peer to authenticate with MS-CHAP (version 1)",
+    apply: (ctx) => { ctx.set("requireMschap", true); ctx.set("auth", true); },
   },
   {
     name: "require-eap", arg: "none", roles: BOTH, help: "EAP: not implemented",
@@ -315,10 +316,7 @@ const namedOptions: OptionSpec[] = [
   flag("refuse-pap", "refusePap", true, "Don't agree to authenticate to the peer with PAP"),
   flag("refuse-chap", "refuseChap", true, "Don't agree to authenticate to the peer with CHAP-MD5"),
   flag("refuse-mschap-v2", "refuseMschapV2", true, "Don't agree to authenticate to the peer with MS-CHAPv2"),
-  {
-    name: "refuse-mschap", arg: "none", roles: BOTH, help: "Don't agree to MS-CHAP (v1) (ppproxy never does)",
-    apply: (ctx) => ctx.set("refuseMschap", true),
-  },
+  flag("refuse-mschap", "refuseMschap", true, "Don't agree to authenticate to the peer with MS-CHAP (version 1)"),
   {
     name: "refuse-eap", arg: "none", roles: BOTH, help: "Don't agree to EAP (ppproxy never does)",
     apply: (ctx) => ctx.set("refuseEap", true),

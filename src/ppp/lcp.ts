@@ -33,7 +33,7 @@ export const CI_EPDISC = 19;
 /** RFC 1661 §6.1 default MRU, and pppd's PPP_MINMRU floor. */
 export const DEFAULT_MRU = 1500;
 export const MIN_MRU = 128;
-/** RFC 1994 §2 CHAP algorithms: MD5; RFC 2759 MS-CHAPv2; RFC 2433 MS-CHAP (v1, unsupported). */
+/** RFC 1994 §2 CHAP algorithms: MD5; RFC 2759 MS-CHAPv2; RFC 2433 MS-CHAP (v1). */
 export const CHAP_MD5 = 0x05;
 export const CHAP_MSV2 = 0x81;
 export const CHAP_MSV1 = 0x80;
@@ -57,12 +57,13 @@ export interface LcpOptions {
 
 export function authOpt(method: AuthMethod): AuthOpt {
   if (method === "pap") return { proto: PPP_PAP };
-  return { proto: PPP_CHAP, alg: method === "chap-md5" ? CHAP_MD5 : CHAP_MSV2 };
+  return { proto: PPP_CHAP, alg: method === "chap-md5" ? CHAP_MD5 : method === "mschap" ? CHAP_MSV1 : CHAP_MSV2 };
 }
 
 export function authMethodOf(a: AuthOpt): AuthMethod | undefined {
   if (a.proto === PPP_PAP && a.alg === undefined) return "pap";
   if (a.proto === PPP_CHAP && a.alg === CHAP_MD5) return "chap-md5";
+  if (a.proto === PPP_CHAP && a.alg === CHAP_MSV1) return "mschap";
   if (a.proto === PPP_CHAP && a.alg === CHAP_MSV2) return "mschapv2";
   return undefined;
 }
@@ -245,7 +246,8 @@ export interface LcpHooks {
   protocolRejected(protocol: number, now: Millis): boolean;
 }
 
-const ALL_METHODS: AuthMethod[] = ["mschapv2", "chap-md5", "pap"];
+/** As peer: what we accept, in the order our Nak suggests it. */
+const ALL_METHODS: AuthMethod[] = ["mschapv2", "mschap", "chap-md5", "pap"];
 
 export class Lcp extends OptionProtocol<LcpOptions, LcpCtx> implements FsmCallbacks, LcpCtx {
   readonly fsm: Fsm;

@@ -6,7 +6,8 @@
 import type { Ip4 } from "../../stack/util/addr.js";
 import type { CcpConfig } from "./compress/ccp.js";
 
-export type AuthMethod = "pap" | "chap-md5" | "mschapv2";
+/** "mschap" is MS-CHAP version 1 (RFC 2433, CHAP algorithm 0x80). */
+export type AuthMethod = "pap" | "chap-md5" | "mschap" | "mschapv2";
 
 /** One line of pap-secrets / chap-secrets, as parsed by src/ppp/auth/secrets.ts. */
 export interface SecretEntry {

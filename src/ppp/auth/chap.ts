@@ -5,7 +5,8 @@
  * The framing and the exchange (Challenge -> Response -> Success/Failure,
  * retransmission, duplicates) live here once; what differs per algorithm sits
  * behind a `ChapDigest`, as in pppd's chap-new.c: CHAP-MD5 (algorithm 5,
- * below) and MS-CHAPv2 (algorithm 0x81, ./mschapv2.ts).
+ * below), MS-CHAP (algorithm 0x80, ./mschapv1.ts) and MS-CHAPv2 (algorithm
+ * 0x81, ./mschapv2.ts).
  *
  * Authenticator: sends a Challenge (value from the injected Rng, our name),
  * resends it on the restart timer (3 s, 10 transmissions), verifies the
@@ -29,8 +30,9 @@ export const CHAP_RESPONSE = 2;
 export const CHAP_SUCCESS = 3;
 export const CHAP_FAILURE = 4;
 
-/** LCP Authentication-Protocol algorithm octets: RFC 1994 §3 MD5, RFC 2759 §2 MS-CHAPv2. */
+/** LCP Authentication-Protocol algorithm octets: RFC 1994 §3 MD5, RFC 2433 §3 MS-CHAP, RFC 2759 §2 MS-CHAPv2. */
 export const CHAP_ALG_MD5 = 5;
+export const CHAP_ALG_MSCHAP = 0x80;
 export const CHAP_ALG_MSCHAPV2 = 0x81;
 
 /** What the peer learns from a Success message. */
@@ -40,12 +42,14 @@ export type SuccessCheck = { ok: true; message: string } | { ok: false; reason: 
 export interface ChapDigest {
   readonly algorithm: number;
   readonly method: AuthMethod;
+  /** Peer: the only Challenge value size this algorithm can answer (MS-CHAP: 8, one DES block); other sizes are dropped. */
+  readonly challengeLength?: number;
   /** Authenticator: a fresh challenge value. */
   makeChallenge(rng: Rng): Uint8Array;
   /** Peer: the Response value for `challenge`, and what the Success message must then prove (MS-CHAPv2). */
   makeResponse(a: { id: number; challenge: Uint8Array; user: string; secret: string; rng: Rng }): { value: Uint8Array; expect?: string };
-  /** Authenticator: check a Response value; `message` goes into Success or Failure. */
-  verifyResponse(a: { id: number; challenge: Uint8Array; value: Uint8Array; name: string; secret: string }): { ok: boolean; message: string };
+  /** Authenticator: check a Response value; `message` goes into Success or Failure; `log` is a notice for the log. */
+  verifyResponse(a: { id: number; challenge: Uint8Array; value: Uint8Array; name: string; secret: string }): { ok: boolean; message: string; log?: string };
   /** Authenticator: the Failure message when there is nothing to verify against (no secret for the name). */
   failureMessage(challenge: Uint8Array): string;
   /** Peer: is this Success message acceptable (MS-CHAPv2 mutual authentication)? */
@@ -171,9 +175,10 @@ export class ChapAuthenticator extends AuthMachineBase implements AuthMachine {
     this.deadline = undefined;
     const name = bytesToText(resp.name);
     const entry = lookupSecret(this.opts.secrets, name, this.opts.ourName);
-    let verdict: { ok: boolean; message: string };
+    let verdict: { ok: boolean; message: string; log?: string };
     if (entry) {
       verdict = this.digest.verifyResponse({ id: p.id, challenge: this.challenge, value: resp.value, name, secret: entry.secret });
+      if (verdict.log) this.log("info", verdict.log);
     } else {
       this.log("warn", `No CHAP secret found for authenticating ${name}`);
       verdict = { ok: false, message: this.digest.failureMessage(this.challenge) };
@@ -258,6 +263,10 @@ export class ChapPeer extends AuthMachineBase implements AuthMachine {
     if (this.state === "initial" || this.state === "badauth") return this.drop("wrong state", this.state);
     const chal = parseValueAndName(data);
     if (!chal) return this.drop("malformed data", "Challenge value overruns the packet");
+    const want = this.digest.challengeLength;
+    if (want !== undefined && chal.value.length !== want) {
+      return this.drop("malformed data", `Challenge value of ${chal.value.length} octets, expected ${want}`);
+    }
     const last = this.last;
     if (last && last.id === id && bytesEqual(last.challenge, chal.value)) {
       // A retransmitted Challenge: the same Response (MS-CHAPv2's peer challenge must not change).

@@ -1,7 +1,7 @@
 /**
  * The face of src/ppp/auth that the PPP session (src/ppp/session.ts) uses:
- * factories for the authenticator and peer machines of PAP, CHAP-MD5 and
- * MS-CHAPv2 (all behind the AuthMachine contract of ./auth-machine.ts), the
+ * factories for the authenticator and peer machines of PAP, CHAP-MD5,
+ * MS-CHAP (v1) and MS-CHAPv2 (all behind the AuthMachine contract of ./auth-machine.ts), the
  * pppd-format packet describer, and pppd's secrets matching.
  *
  * Routing note for the session: PAP and CHAP packets of both directions share
@@ -13,17 +13,18 @@ import type { AuthMachine, AuthenticatorOptions, AuthPeerOptions } from "./auth-
 import { PPP_CHAP, PPP_PAP } from "./auth-machine.js";
 import type { AuthMethod } from "../session-config.js";
 import { ChapAuthenticator, ChapPeer, chapMd5Digest, CHAP_RESPONSE, type ChapDigest } from "./chap.js";
+import { mschapv1Digest } from "./mschapv1.js";
 import { mschapv2Digest } from "./mschapv2.js";
 import { PapAuthenticator, PapPeer, PAP_AUTH_REQ } from "./pap.js";
 
 export { describeAuthPacket } from "./describe.js";
 export { lookupSecret, addressAllowed, peerSecretFor } from "./secrets-match.js";
-export { CHAP_ALG_MD5, CHAP_ALG_MSCHAPV2 } from "./chap.js";
+export { CHAP_ALG_MD5, CHAP_ALG_MSCHAP, CHAP_ALG_MSCHAPV2 } from "./chap.js";
 export { PPP_PAP, PPP_CHAP } from "./auth-machine.js";
 export type { AuthMachine, AuthEvent, AuthenticatorOptions, AuthPeerOptions, AuthDescriber } from "./auth-machine.js";
 
 function chapDigest(method: Exclude<AuthMethod, "pap">): ChapDigest {
-  return method === "chap-md5" ? chapMd5Digest : mschapv2Digest;
+  return method === "chap-md5" ? chapMd5Digest : method === "mschap" ? mschapv1Digest : mschapv2Digest;
 }
 
 /** The machine that authenticates the peer with `opts.method`. */

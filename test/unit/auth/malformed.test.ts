@@ -10,7 +10,7 @@ import { SeededRng } from "../../../stack/util/rng.js";
 import { AuthPair } from "./pair.js";
 
 const SECRETS: SecretEntry[] = [{ client: "zaphod", server: "*", secret: "gargleBlaster", addresses: [], origin: "t" }];
-const METHODS: AuthMethod[] = ["pap", "chap-md5", "mschapv2"];
+const METHODS: AuthMethod[] = ["pap", "chap-md5", "mschapv2", "mschap"];
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function machines(method: AuthMethod, seed: number): { auth: AuthMachine; peer: AuthMachine } {
@@ -89,7 +89,7 @@ test("pap peer: Ack/Nak with a message longer than the packet is dropped; timer 
   assert.ok(!evs.includes("success") && !evs.includes("failure"));
 });
 
-for (const method of ["chap-md5", "mschapv2"] as AuthMethod[]) {
+for (const method of ["chap-md5", "mschapv2", "mschap"] as AuthMethod[]) {
   test(`${method}: Challenge / Response with Value-Size 0 or overrunning the packet is dropped`, () => {
     const { auth, peer } = machines(method, 4);
     auth.start(0);

@@ -149,7 +149,6 @@ test("errors name the option, the file and the line", () => {
   assert.throws(() => loadConfig(["file", "/nope"], { role: "serve", ...fakeFs(ok) }), /command line: Can't open options file \/nope/);
   assert.throws(() => loadConfig(["escape", "20"], { role: "serve", ...fakeFs(ok) }), /can't escape character 0x20/);
   assert.throws(() => loadConfig(["300.1.1.1:"], { role: "serve", ...fakeFs(ok) }), /invalid local IP address '300.1.1.1'/);
-  assert.throws(() => loadConfig(["require-mschap"], { role: "serve", ...fakeFs(ok) }), /MS-CHAP \(version 1\) is not implemented/);
 });
 
 test("options.ttyXX may not change the device", () => {
@@ -190,15 +189,15 @@ test("auth: serve requires it unless noauth; CHAP preferred when chap-secrets ha
     "/etc/ppp/chap-secrets": '"zaphod" server "gargle blaster" 192.168.7.2\n',
   };
   const c = loadConfig([], { role: "serve", ...fakeFs(both) });
-  assert.deepEqual(c.session.requireAuth, ["chap-md5", "mschapv2", "pap"]);
+  assert.deepEqual(c.session.requireAuth, ["chap-md5", "mschapv2", "mschap", "pap"]);
   assert.deepEqual(c.session.chapSecrets[0].addresses, ["192.168.7.2"]);
   assert.equal(c.session.chapSecrets[0].secret, "gargle blaster");
   assert.deepEqual(loadConfig(["require-pap"], { role: "serve", ...fakeFs(both) }).session.requireAuth, ["pap"]);
   assert.deepEqual(loadConfig(["require-mschap-v2", "require-chap"], { role: "serve", ...fakeFs(both) }).session.requireAuth, ["chap-md5", "mschapv2"]);
   assert.deepEqual(loadConfig(["noauth"], { role: "serve", ...fakeFs(both) }).session.requireAuth, []);
-  assert.deepEqual(loadConfig(["auth"], { role: "dial", ...fakeFs(both) }).session.requireAuth, ["chap-md5", "mschapv2", "pap"]);
+  assert.deepEqual(loadConfig(["auth"], { role: "dial", ...fakeFs(both) }).session.requireAuth, ["chap-md5", "mschapv2", "mschap", "pap"]);
   assert.deepEqual(loadConfig(["refuse-pap", "refuse-chap", "refuse-mschap-v2", "refuse-eap", "refuse-mschap"], { role: "dial", ...fakeFs(both) }).session.refuseAuth, [
-    "pap", "chap-md5", "mschapv2",
+    "pap", "chap-md5", "mschap", "mschapv2",
   ]);
   // a chap-secrets line for another server does not count
   const other = { "/etc/ppp/chap-secrets": "zaphod elsewhere x\n" };
