@@ -3,8 +3,11 @@
  * on the shared RFC 1661 automaton (fsm.ts) and option-table machinery
  * (options.ts), as pppd's ccp.c runs it with the Linux kernel's
  * ppp_generic.c doing the data path. Options: Deflate (RFC 1979, type 26)
- * and the draft number 24 pppd also offers; BSD-Compress (21), Predictor
- * and MPPE are printed but always rejected (not implemented).
+ * and the draft number 24 pppd also offers, BSD-Compress (RFC 1977, type
+ * 21); Predictor and MPPE are printed but always rejected (not
+ * implemented). As in pppd, each direction uses the FIRST option of the
+ * request that was acked (go->method / ho->method): our request lists
+ * Deflate before BSD-Compress, so Deflate wins when both are acked.
  *
  * Besides negotiation, the `Ccp` object owns the data path:
  * `transmit(proto, info)` compresses outgoing network-layer packets into
@@ -21,7 +24,10 @@
  * `nodeflate` = no `deflate`, `deflate R[,T]` = { deflate: { rx: R, tx: T } }
  * (R: the window we ask the peer to compress with; T: the largest window we
  * agree to compress with; 0 turns that direction off), `nodeflatedraft` =
- * { deflateDraft: false }.
+ * { deflateDraft: false }; `bsdcomp R[,T]` = { bsdComp: { rx: R, tx: T } }
+ * (code sizes 9..15, 0 = off that way), `nobsdcomp` = no `bsdComp`. Unlike
+ * pppd (whose default is `bsdcomp 15`), BSD-Compress is off unless asked
+ * for, so the default Configure-Request stays `<deflate 15> <deflate(old#) 15>`.
  */
 import type { Millis } from "../../../stack/util/time.js";
 import { earliest } from "../../../stack/util/time.js";
@@ -32,6 +38,9 @@ import {
   DEFLATE_MAX_SIZE, DEFLATE_MIN_SIZE, DEFLATE_MIN_WORKS, DeflateCompressor, DeflateDecompressor, PPP_COMP,
   type DeflateCompressorOptions,
 } from "./deflate.js";
+import {
+  BSD_CURRENT_VERSION, BSD_MAX_BITS, BSD_MIN_BITS, BsdCompressor, BsdDecompressor, bsdMakeOpt, bsdNbits, bsdVersion,
+} from "./bsd-comp.js";
 
 /** RFC 1962 PPP protocol numbers. */
 export const PPP_CCP = 0x80fd;
@@ -51,6 +60,8 @@ export const CI_PREDICTOR_2 = 2;
 export const CI_MPPE = 18;
 /** RFC 1979 §3: option length 4; method 8 (deflate) in the low nibble; check method 0 (sequence). */
 export const CILEN_DEFLATE = 4;
+/** RFC 1977 §3: option length 3 (version << 5 | code size). */
+export const CILEN_BSD_COMPRESS = 3;
 export const DEFLATE_METHOD_VAL = 8;
 export const DEFLATE_CHK_SEQUENCE = 0;
 /** pppd ccp.c RACKTIMEOUT: one second between Reset-Requests. */
@@ -63,6 +74,12 @@ export interface CcpConfig {
   deflate?: { tx: number; rx: number };
   /** Offer and accept the draft option number 24 too (pppd default; `nodeflatedraft` turns it off). */
   deflateDraft?: boolean;
+  /**
+   * BSD-Compress code sizes (pppd `bsdcomp R[,T]`): rx = what we ask the
+   * peer to compress with, tx = the largest we agree to compress with; 0
+   * turns that direction off; undefined = `nobsdcomp` (our default).
+   */
+  bsdComp?: { tx: number; rx: number };
   /** pppd: an inflate error (not a sequence gap) takes CCP down ("Lost compression sync"). Default: Reset-Request instead. */
   closeOnFatalError?: boolean;
   /** zlib tuning of our compressor (the peer does not care). */
@@ -97,6 +114,21 @@ export function parseDeflateOption(value: string): { deflate: { tx: number; rx: 
   return { deflate: { rx, tx }, warning };
 }
 
+/**
+ * pppd's `bsdcomp` option value, "R" or "R,T" (ccp.c setbsdcomp): each 0 or
+ * 9..15. Throws pppd's message. Both 0 = `nobsdcomp` (undefined).
+ */
+export function parseBsdCompOption(value: string): { bsdComp: { tx: number; rx: number } | undefined } {
+  const m = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
+  if (!m) throw new RangeError(`invalid parameter '${value}' for bsdcomp option`);
+  const rx = Number(m[1]);
+  const tx = m[2] !== undefined ? Number(m[2]) : rx;
+  const bad = (n: number): boolean => n !== 0 && (n < BSD_MIN_BITS || n > BSD_MAX_BITS);
+  if (bad(rx) || bad(tx)) throw new RangeError(`bsdcomp option values must be 0 or ${BSD_MIN_BITS} .. ${BSD_MAX_BITS}`);
+  if (rx === 0 && tx === 0) return { bsdComp: undefined };
+  return { bsdComp: { rx, tx } };
+}
+
 /** One Deflate option's value (RFC 1979 §3). */
 export interface DeflateValue {
   size: number;
@@ -108,6 +140,8 @@ export interface DeflateValue {
 export interface CcpOptions {
   deflate?: number;
   deflateDraft?: number;
+  /** BSD-Compress code size (pppd bsd_bits; undefined = not asking / not asked). */
+  bsd?: number;
   /** The first option of the request: the method used (pppd go->method / ho->method); -1 none. */
   method: number;
 }
@@ -116,6 +150,8 @@ interface CcpCtx {
   /** Largest window we agree to compress with (0 = Deflate not allowed). */
   allowSize: number;
   allowDraft: boolean;
+  /** Largest BSD-Compress code size we agree to compress with (0 = not allowed). */
+  allowBsd: number;
 }
 
 const deflateCodec = {
@@ -167,6 +203,37 @@ function deflateSpec(type: number, key: "deflate" | "deflateDraft"): OptionSpec<
   };
 }
 
+/** One BSD-Compress option's value (RFC 1977 §3). */
+export interface BsdValue {
+  version: number;
+  bits: number;
+}
+
+/** RFC 1977 BSD-Compress, negotiated as pppd ccp.c does (ccp_reqci / ccp_nakci CI_BSD_COMPRESS). */
+const bsdSpec: OptionSpec<CcpOptions, CcpCtx, BsdValue> = {
+  type: CI_BSD_COMPRESS, name: "bsd",
+  decode: (d) => (d.length === CILEN_BSD_COMPRESS - 2 ? { version: bsdVersion(d[0]), bits: bsdNbits(d[0]) } : undefined),
+  encode: (v) => Uint8Array.of(bsdMakeOpt(v.version, v.bits)),
+  // pppd ccp_printpkt: "bsd v1 15", leftovers in hex
+  print: (d) => (d.length >= 1 ? `bsd v${bsdVersion(d[0])} ${bsdNbits(d[0])}${hexBytes(d.subarray(1))}` : undefined),
+  get: (o) => (o.bsd !== undefined ? { version: BSD_CURRENT_VERSION, bits: o.bsd } : undefined),
+  set: (o, v) => (o.bsd = v?.bits),
+  check: (v, c, his) => {
+    if (c.allowBsd === 0) return { kind: "rej" };
+    his.bsd = v.bits;
+    if (v.version !== BSD_CURRENT_VERSION || v.bits > c.allowBsd || v.bits < BSD_MIN_BITS) {
+      return { kind: "nak", value: { version: BSD_CURRENT_VERSION, bits: c.allowBsd } };
+    }
+    return { kind: "ack" };
+  },
+  // pppd ccp_nakci: another version = stop asking; a smaller size is taken (one we cannot do = stop asking).
+  nak: (v, t) => {
+    if (v.version !== BSD_CURRENT_VERSION || v.bits < BSD_MIN_BITS) t.bsd = undefined;
+    else if (t.bsd !== undefined && v.bits < t.bsd) t.bsd = v.bits;
+    return true;
+  },
+};
+
 /** Options we only print (pppd ccp_printpkt) and always reject. */
 function printOnly(type: number, name: string, print: (d: Uint8Array) => string | undefined): OptionSpec<CcpOptions, CcpCtx> {
   return { type, name, decode: (d) => d, encode: (v: Uint8Array) => v, print, get: () => undefined, set: () => {} };
@@ -176,7 +243,7 @@ function printOnly(type: number, name: string, print: (d: Uint8Array) => string 
 export const CCP_OPTIONS: OptionTable<CcpOptions, CcpCtx> = [
   deflateSpec(CI_DEFLATE, "deflate"),
   deflateSpec(CI_DEFLATE_DRAFT, "deflateDraft"),
-  printOnly(CI_BSD_COMPRESS, "bsd", (d) => (d.length >= 1 ? `bsd v${d[0] >> 5} ${d[0] & 0x1f}${hexBytes(d.subarray(1))}` : undefined)),
+  bsdSpec,
   printOnly(CI_PREDICTOR_1, "predictor 1", (d) => `predictor 1${hexBytes(d)}`),
   printOnly(CI_PREDICTOR_2, "predictor 2", (d) => `predictor 2${hexBytes(d)}`),
 ];
@@ -206,8 +273,12 @@ export function formatCcpPacket(info: Uint8Array): string {
   return text + hexBytes(body) + "]" + hexBytes(info.subarray(len));
 }
 
-/** pppd method_name(): "Deflate (15)", "Deflate(old#) (15/12)". */
+/** pppd method_name(): "Deflate (15)", "Deflate(old#) (15/12)", "BSD-Compress (15)", "BSD-Compress (15/12)". */
 function methodName(o: CcpOptions, o2?: CcpOptions): string {
+  if (o.method === CI_BSD_COMPRESS) {
+    if (o2 && o2.bsd !== o.bsd) return `BSD-Compress (${o.bsd}/${o2.bsd})`;
+    return `BSD-Compress (${o.bsd})`;
+  }
   const size = (x: CcpOptions): number | undefined => (x.method === CI_DEFLATE ? x.deflate : x.deflateDraft);
   if (o.method !== CI_DEFLATE && o.method !== CI_DEFLATE_DRAFT) return o.method < 0 ? "(none)" : `Method ${o.method}`;
   const old = o.method === CI_DEFLATE_DRAFT ? "(old#)" : "";
@@ -216,7 +287,11 @@ function methodName(o: CcpOptions, o2?: CcpOptions): string {
   return `Deflate${old} (${size(o)})`;
 }
 
-const anyCompress = (o: CcpOptions): boolean => o.deflate !== undefined || o.deflateDraft !== undefined;
+const anyCompress = (o: CcpOptions): boolean => o.deflate !== undefined || o.deflateDraft !== undefined || o.bsd !== undefined;
+
+/** What the data path holds: a Deflate or a BSD-Compress codec (same shape). */
+type PacketCompressor = DeflateCompressor | BsdCompressor;
+type PacketDecompressor = DeflateDecompressor | BsdDecompressor;
 
 export interface CcpHooks {
   /** This-Layer-Up / -Down: compression negotiated, or gone. */
@@ -241,12 +316,13 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
   readonly fsm: Fsm;
   allowSize: number;
   allowDraft: boolean;
+  allowBsd: number;
   /** Our last Configure-Request's options (for the first/fast Ack and the method). */
   private sentReq: Uint8Array = new Uint8Array(0);
   /** Our compressor, running between our Configure-Ack and the next renegotiation (SC_COMP_RUN). */
-  private compressor: DeflateCompressor | undefined;
+  private compressor: PacketCompressor | undefined;
   /** Our decompressor, running between the peer's Configure-Ack and the next renegotiation (SC_DECOMP_RUN). */
-  private decompressor: DeflateDecompressor | undefined;
+  private decompressor: PacketDecompressor | undefined;
   /** A decompression failed: drop compressed packets until a Reset-Ack (SC_DC_ERROR). */
   private rxError = false;
   /** pppd ccp_localstate RACK_PENDING / RREQ_REPEAT, the id of our Reset-Request, its timer. */
@@ -269,9 +345,15 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
         throw new RangeError(`deflate ${k} window ${v}: must be 0 or ${DEFLATE_MIN_WORKS} .. ${DEFLATE_MAX_SIZE} (use parseDeflateOption for pppd's 'deflate' values)`);
       }
     }
+    for (const [k, v] of Object.entries(config.bsdComp ?? {})) {
+      if (v !== 0 && (!Number.isInteger(v) || v < BSD_MIN_BITS || v > BSD_MAX_BITS)) {
+        throw new RangeError(`bsdcomp ${k} code size ${v}: must be 0 or ${BSD_MIN_BITS} .. ${BSD_MAX_BITS} (use parseBsdCompOption for pppd's 'bsdcomp' values)`);
+      }
+    }
     const d = config.enabled ? config.deflate : undefined;
     this.allowSize = d?.tx ?? 0;
     this.allowDraft = config.deflateDraft ?? true;
+    this.allowBsd = config.enabled ? config.bsdComp?.tx ?? 0 : 0;
   }
 
   /** False under `noccp`: the session then Protocol-Rejects CCP, as pppd does. */
@@ -430,15 +512,33 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
     this.rackDeadline = now + RACK_TIMEOUT_MS;
   }
 
+  /** The kernel's comp_init with the Configure-Ack's first option: the peer's first (acked) option is our method. */
   private startCompressor(): void {
-    const size = this.his.method === CI_DEFLATE ? this.his.deflate : this.his.method === CI_DEFLATE_DRAFT ? this.his.deflateDraft : undefined;
+    const h = this.his;
+    if (h.method === CI_BSD_COMPRESS && h.bsd !== undefined) {
+      this.compressor = new BsdCompressor(h.bsd);
+      return;
+    }
+    const size = h.method === CI_DEFLATE ? h.deflate : h.method === CI_DEFLATE_DRAFT ? h.deflateDraft : undefined;
     this.compressor = size !== undefined ? new DeflateCompressor(size, this.config.compressor) : undefined;
   }
 
+  /** decomp_init with the first option of our acked request. */
   private startDecompressor(): void {
-    const size = this.got.method === CI_DEFLATE ? this.got.deflate : this.got.method === CI_DEFLATE_DRAFT ? this.got.deflateDraft : undefined;
-    this.decompressor = size !== undefined ? new DeflateDecompressor(size, this.config.mru ?? 1500) : undefined;
+    const g = this.got;
+    const mru = this.config.mru ?? 1500;
     this.rxError = false;
+    if (g.method === CI_BSD_COMPRESS && g.bsd !== undefined) {
+      this.decompressor = new BsdDecompressor(g.bsd, mru);
+      return;
+    }
+    const size = g.method === CI_DEFLATE ? g.deflate : g.method === CI_DEFLATE_DRAFT ? g.deflateDraft : undefined;
+    this.decompressor = size !== undefined ? new DeflateDecompressor(size, mru) : undefined;
+  }
+
+  /** The running codecs, for stats and tests (undefined when that direction is off). */
+  get codecs(): { compressor: PacketCompressor | undefined; decompressor: PacketDecompressor | undefined } {
+    return { compressor: this.compressor, decompressor: this.decompressor };
   }
 
   private stopCompressor(): void {
@@ -460,9 +560,11 @@ export class Ccp extends OptionProtocol<CcpOptions, CcpCtx> implements FsmCallba
   resetCi(): void {
     const c = this.config;
     const rx = c.enabled ? c.deflate?.rx ?? 0 : 0;
+    const bsdRx = c.enabled ? c.bsdComp?.rx ?? 0 : 0;
     this.want = {
       deflate: rx ? rx : undefined,
       deflateDraft: rx && (c.deflateDraft ?? true) ? rx : undefined,
+      bsd: bsdRx ? bsdRx : undefined,
       method: -1,
     };
     this.got = { ...this.want };
