@@ -23,7 +23,7 @@ import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { defaultSessionConfig, type AuthMethod, type SecretEntry, type SessionConfig } from "../ppp/session-config.js";
 import { ConfigError } from "./config-error.js";
-import { defaultCcpConfig, parseDeflateOption, type CcpConfig } from "../ppp/compress/ccp.js";
+import { defaultCcpConfig, parseBsdCompOption, parseDeflateOption, type CcpConfig } from "../ppp/compress/ccp.js";
 import { LoginDatabase, type LoginResult } from "./login.js";
 import { argCount, findOption, type OptionContext, type OptionSettings, type Role } from "./option-table.js";
 import { readSecretsFile } from "./secrets-file.js";
@@ -352,7 +352,7 @@ function hasSecretFor(entries: SecretEntry[], ourName: string, remoteName: strin
   );
 }
 
-/** CCP from `noccp`, `nodeflate` and `deflate R[,T]` (pppd ccp.c). */
+/** CCP from `noccp`, `nodeflate`, `deflate R[,T]`, `nobsdcomp` and `bsdcomp R[,T]` (pppd ccp.c). */
 function ccpConfig(s: OptionSettings, notes: string[]): CcpConfig {
   if (s.ccp === false) return { enabled: false };
   const ccp = defaultCcpConfig();
@@ -363,6 +363,13 @@ function ccpConfig(s: OptionSettings, notes: string[]): CcpConfig {
       if (d.warning) notes.push(d.warning);
     } catch (err) {
       throw new ConfigError(`deflate: ${(err as Error).message}`, undefined, "deflate");
+    }
+  }
+  if (s.bsdcomp !== undefined) {
+    try {
+      ccp.bsdComp = parseBsdCompOption(s.bsdcomp).bsdComp;
+    } catch (err) {
+      throw new ConfigError(`bsdcomp: ${(err as Error).message}`, undefined, "bsdcomp");
     }
   }
   return ccp;

@@ -83,6 +83,8 @@ export interface OptionSettings {
   ccp?: boolean;
   /** pppd `deflate R[,T]`; "0" for `nodeflate`. */
   deflate?: string;
+  /** pppd `bsdcomp R[,T]`; "0" for `nobsdcomp`. */
+  bsdcomp?: string;
   login?: boolean;
   dcc?: boolean;
   logfile?: string;
@@ -175,7 +177,6 @@ function accepted(name: string, arg: ArgKind, help: string, note?: string): Opti
 }
 const KERNEL = "has no meaning for ppproxy (no kernel interface or routes); ignored";
 const NOT_IMPL = "is accepted but not implemented by ppproxy; ignored";
-const NO_CCP = "asks for compression (CCP), which ppproxy does not implement; ignored";
 
 // ---- wild options ---------------------------------------------------------
 
@@ -414,12 +415,12 @@ const namedOptions: OptionSpec[] = [
   accepted("+ipv6", "none", "Enable IPv6CP", "asks for IPv6CP, which ppproxy does not implement; ignored"),
   accepted("dump", "none", "Print options in effect", NOT_IMPL),
 
-  // compression (CCP, RFC 1962): Deflate (RFC 1979); BSD-Compress is not implemented
+  // compression (CCP, RFC 1962): Deflate (RFC 1979), BSD-Compress (RFC 1977)
   flag("noccp", "ccp", false, "Disable CCP compression negotiation"),
   { name: "nodeflate", arg: "none", roles: BOTH, help: "Disable Deflate compression", apply: (ctx) => ctx.set("deflate", "0") },
-  accepted("nobsdcomp", "none", "Disable BSD-Compress"),
+  { name: "nobsdcomp", arg: "none", roles: BOTH, help: "Disable BSD-Compress compression", apply: (ctx) => ctx.set("bsdcomp", "0") },
   strOpt("deflate", "deflate", "Deflate window sizes R[,T] (8..15, 0 = off)"),
-  accepted("bsdcomp", "string", "BSD-Compress compression", NO_CCP),
+  strOpt("bsdcomp", "bsdcomp", "BSD-Compress code sizes R[,T] (9..15, 0 = off; off unless given)"),
 
   // process and link lifetime
   flag("nodetach", "nodetach", true, "Stay in the foreground"),
