@@ -28,6 +28,18 @@
  * thing through the public inflate: we inflate a synthesized stored block
  * holding the packet and throw the output away.
  *
+ * Incompressible data (a download of a zip, a JPEG, TLS) is where the kernel
+ * spends its time: it deflates every packet at level 6 (match search plus a
+ * Huffman tree per sync-flushed packet, ~50 µs for 1460 random bytes in
+ * pako) only to send it as it was. We look first: a packet of 256 bytes or
+ * more whose sampled bytes are nearly all different (`looksRandom`: at least
+ * 90 distinct values in 128 samples; random data gives ~101, text ~40,
+ * machine code ~70) is put in the history without a search, as zlib's level
+ * 0 does (a stored block, output dropped), and sent as it was. The peer
+ * cannot tell: it adds an uncompressed packet to its history either way. The
+ * cost is ratio on high-entropy bytes that repeat within the window, which
+ * Deflate would have found as matches.
+ *
  * Window sizes: 9..15. zlib (and pako, a port of zlib 1.2.11) refuses a raw
  * deflate window of 8, and pppd never negotiates 8 (DEFLATE_MIN_WORKS 9,
  * "deflate 8" becomes 9 with a warning); its default is `deflate 15`.
@@ -58,6 +70,23 @@ const Z_DEFAULT_COMPRESSION = -1;
 const DEFAULT_MEM_LEVEL = 8;
 const Z_DEFAULT_STRATEGY = 0;
 
+/** `looksRandom`: packets below this are always deflated (cheap, and they may match the history). */
+const SNIFF_MIN_BYTES = 256;
+/** `looksRandom`: bytes sampled, and the distinct values among them that mean "incompressible". */
+const SNIFF_SAMPLES = 128;
+const SNIFF_DISTINCT = 90;
+
+/**
+ * The fields of pako's DeflateState that zlib's deflateParams() sets
+ * (pako does not port deflateParams): `level` (0 = stored), `matches`
+ * (while stored: window slides pending for the hash), `head` (hash heads).
+ */
+interface DeflateParamsState {
+  level: number;
+  matches: number;
+  head: Uint16Array;
+}
+
 /** The empty stored block a sync flush ends with, stripped on the wire. */
 const SYNC_TAIL = Uint8Array.of(0x00, 0x00, 0xff, 0xff);
 
@@ -87,6 +116,8 @@ export interface DeflateCompressorStats {
   /** Sent as they were, because they would not shrink. */
   incPackets: number;
   incBytes: number;
+  /** Of those, packets that looked random and went into the history without a match search. */
+  storedPackets: number;
 }
 
 export interface DeflateCompressorOptions {
@@ -104,8 +135,11 @@ export class DeflateCompressor {
   private scratch = new Uint8Array(2048);
   private out = new Uint8Array(2048);
   readonly stats: DeflateCompressorStats = {
-    uncPackets: 0, uncBytes: 0, compPackets: 0, compBytes: 0, incPackets: 0, incBytes: 0,
+    uncPackets: 0, uncBytes: 0, compPackets: 0, compBytes: 0, incPackets: 0, incBytes: 0, storedPackets: 0,
   };
+  /** looksRandom's marks: seen[b] === stamp when byte b was sampled in this packet. */
+  private readonly seen = new Uint32Array(256);
+  private stamp = 0;
 
   constructor(readonly windowBits: number, private readonly opts: DeflateCompressorOptions = {}) {
     checkWindow(windowBits);
@@ -120,6 +154,31 @@ export class DeflateCompressor {
   reset(): void {
     this.seqno = 0;
     zdeflate.deflateReset(this.strm);
+  }
+
+  /**
+   * The sniff: are at least SNIFF_DISTINCT of SNIFF_SAMPLES bytes, spread
+   * evenly over input[0, n), different? A cheap stand-in for order-0
+   * entropy: above ~7.2 bits a byte, Deflate saves less on a packet than
+   * its own block header costs.
+   */
+  private looksRandom(input: Uint8Array, n: number): boolean {
+    const seen = this.seen;
+    const stamp = ++this.stamp;
+    if (stamp === 0xffffffff) {
+      seen.fill(0);
+      this.stamp = 0;
+    }
+    const step = Math.floor(n / SNIFF_SAMPLES) || 1;
+    let distinct = 0;
+    for (let i = 0, k = 0; i < n && k < SNIFF_SAMPLES; i += step, k++) {
+      const b = input[i];
+      if (seen[b] !== stamp) {
+        seen[b] = stamp;
+        distinct++;
+      }
+    }
+    return distinct >= SNIFF_DISTINCT;
   }
 
   /**
@@ -144,6 +203,16 @@ export class DeflateCompressor {
     if (this.out.length < need) this.out = new Uint8Array(need * 2);
     const out = this.out;
     const s = this.strm;
+    const st = s.state as DeflateParamsState;
+    const stored = isize >= SNIFF_MIN_BYTES && this.looksRandom(input, isize);
+    const level = st.level;
+    if (stored) st.level = 0;
+    else if (st.matches !== 0) {
+      // Back from stored packets whose window slides left hash entries stale: clear the hash,
+      // as deflateParams does (zlib's CLEAR_HASH); the next fill_window re-hashes the recent window.
+      st.head.fill(0);
+      st.matches = 0;
+    }
     s.input = input;
     s.next_in = 0;
     s.avail_in = isize;
@@ -152,6 +221,8 @@ export class DeflateCompressor {
     s.avail_out = out.length - DEFLATE_OVHD;
     const r = zdeflate.deflate(s, Z_SYNC_FLUSH);
     s.input = null;
+    st.level = level;
+    if (stored) this.stats.storedPackets++;
     this.stats.uncPackets++;
     this.stats.uncBytes += isize;
     const olen = s.next_out - SYNC_TAIL.length;
@@ -163,7 +234,7 @@ export class DeflateCompressor {
       zdeflate.deflateReset(s);
     }
     // z_compress: olen (4-byte PPP header + 2 + deflated) < isize (4-byte PPP header + data).
-    if (!ok || olen >= data.length) {
+    if (!ok || stored || olen >= data.length) {
       this.stats.incPackets++;
       this.stats.incBytes += isize;
       return { proto, packet: data };

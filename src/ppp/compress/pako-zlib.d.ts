@@ -15,6 +15,7 @@ declare module "pako/lib/zlib/zstream.js" {
     avail_out: number;
     total_out: number;
     msg: string;
+    /** The deflate or inflate state; deflate.ts reads the few DeflateState fields zlib's deflateParams would set. */
     state: unknown;
   }
   export default ZStream;

@@ -260,3 +260,52 @@ test("windows 9..15 work; 8 is refused (zlib cannot do a raw window of 8, pppd n
     }
   }
 });
+
+test("random-looking packets go into the history without a match search (stored), and the peer stays in step", () => {
+  for (const w of [9, 12, 15]) {
+    const rng = new SeededRng(0x5707ed + w);
+    const c = new DeflateCompressor(w);
+    const d = new DeflateDecompressor(w, 1500);
+    let randomBig = 0;
+    for (let i = 0; i < 400; i++) {
+      // Runs of random packets (the window slides while storing), then text (back to searching).
+      const random = Math.floor(i / 25) % 2 === 0;
+      const n = random ? 256 + rng.below(1245) : 1 + rng.below(1500);
+      const data = random ? rng.fill(new Uint8Array(n)) : textish(rng, n);
+      if (random) randomBig++;
+      const r = c.compress(0x21, data);
+      if (r.proto === PPP_COMP) {
+        assert.ok(!random, `w ${w} packet ${i}: random data came out compressed`);
+        const x = d.decompress(r.packet);
+        assert.ok(x.ok, `w ${w} packet ${i}: ${!x.ok && x.detail}`);
+        assert.equal(hex(x.packet), hex(data), `w ${w} packet ${i}`);
+      } else {
+        assert.equal(r.packet, data);
+        assert.ok(d.incomp(r.proto, r.packet), `w ${w} packet ${i}: incomp`);
+      }
+    }
+    // The sniff is statistical: a short random packet can sample fewer distinct bytes (it is then deflated, and sent as it was).
+    assert.ok(c.stats.storedPackets >= randomBig * 0.95 && c.stats.storedPackets <= randomBig, `w ${w}: ${c.stats.storedPackets} of ${randomBig} random packets stored, no text`);
+  }
+});
+
+test("a stored packet is in the compressor's history: a later packet quoting it compresses against it", () => {
+  const rng = new SeededRng(77);
+  const c = new DeflateCompressor(15);
+  const d = new DeflateDecompressor(15, 1500);
+  const block = rng.fill(new Uint8Array(1000));
+  const first = c.compress(0x21, block);
+  assert.equal(first.proto, 0x21);
+  assert.equal(c.stats.storedPackets, 1);
+  assert.ok(d.incomp(0x21, first.packet));
+  // 600 bytes of the block + 300 of one letter: too few distinct bytes to look random, so it is deflated,
+  // and the 600 bytes can only shrink by matching the stored packet.
+  const quote = new Uint8Array(900).fill(0x61);
+  quote.set(block.subarray(200, 800), 0);
+  const r = c.compress(0x21, quote);
+  assert.equal(r.proto, PPP_COMP);
+  assert.ok(r.packet.length < 60, `compressed to ${r.packet.length} bytes: the match into the stored packet was found`);
+  const x = d.decompress(r.packet);
+  assert.ok(x.ok, !x.ok ? x.detail : "");
+  assert.equal(hex(x.packet), hex(quote));
+});
