@@ -1,8 +1,9 @@
 /**
  * The face of src/ppp/auth that the PPP session (src/ppp/session.ts) uses:
  * factories for the authenticator and peer machines of PAP, CHAP-MD5,
- * MS-CHAP (v1) and MS-CHAPv2 (all behind the AuthMachine contract of ./auth-machine.ts), the
- * pppd-format packet describer, and pppd's secrets matching.
+ * MS-CHAP (v1) and MS-CHAPv2 (all behind the AuthMachine contract of
+ * ./auth-machine.ts), the pppd-format packet describer, and pppd's secrets
+ * matching.
  *
  * Routing note for the session: PAP and CHAP packets of both directions share
  * one protocol number. PAP AuthReq and CHAP Response go to the authenticator,

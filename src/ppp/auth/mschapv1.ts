@@ -5,8 +5,8 @@
  * (NtPasswordHash, ChallengeResponse = three DES encryptions) are shared with
  * ./mschapv2.ts rather than copied; MD4 and DES come from ./md4.ts, ./des.ts.
  *
- * Challenge (RFC 2433 §5): 8 octets.
- * Response value (§6): LM-Response (24), NT-Response (24), Flags (1) = 49
+ * Challenge (RFC 2433 §4): 8 octets.
+ * Response value (§5): LM-Response (24), NT-Response (24), Flags (1) = 49
  * octets. We send as pppd built without MSLANMAN (Debian's) does: the
  * LM-Response zero and Flags = 1 ("use the NT-Response").
  * Success message: pppd's "Access granted"; the peer checks nothing in it
@@ -23,15 +23,15 @@ import { desEncrypt7 } from "./des.js";
 import { challengeResponse, describeFailure, ntPasswordHash } from "./mschapv2.js";
 import { bytesEqual, bytesToText, toHex } from "./packet.js";
 
-/** RFC 2433 §5: the authenticator's challenge is 8 octets (one DES block). */
+/** RFC 2433 §4: the authenticator's challenge is 8 octets (one DES block). */
 export const MSCHAPV1_CHALLENGE_LEN = 8;
-/** RFC 2433 §6: the Response value's layout. */
+/** RFC 2433 §5: the Response value's layout. */
 export const MSCHAPV1_RESPONSE_LEN = 49;
 const LM_RESPONSE_OFF = 0;
 const RESPONSE_PART_LEN = 24;
 const NT_RESPONSE_OFF = 24;
 const FLAGS_OFF = 48;
-/** RFC 2433 §6 Flags bit 0: 1 = use the NT-Response, 0 = use the LM-Response. */
+/** RFC 2433 §5 Flags bit 0: 1 = use the NT-Response, 0 = use the LM-Response. */
 const FLAG_USE_NT = 0x01;
 
 /** RFC 2433 App. A (LmPasswordHash): a LAN Manager password is at most 14 OEM characters. */
@@ -50,13 +50,18 @@ export function ntChallengeResponse(challenge: Uint8Array, password: string): Ui
 }
 
 /**
- * RFC 2433 App. A LmPasswordHash: the password upper-cased (OEM, here Latin-1),
- * cut or zero-padded to 14 octets, each 7-octet half DES-encrypts "KGS!@#$%".
+ * RFC 2433 App. A LmPasswordHash: the password upper-cased, cut or
+ * zero-padded to 14 octets, each 7-octet half DES-encrypts "KGS!@#$%".
+ * Upper-casing is pppd's ChapMS_LANMan toupper() in the C locale: a-z only,
+ * one octet per character (so the length never changes, unlike
+ * String.prototype.toUpperCase on "ß").
  */
 export function lmPasswordHash(password: string): Uint8Array {
   const oem = new Uint8Array(LM_PASSWORD_MAX);
-  const upper = password.toUpperCase();
-  for (let i = 0; i < Math.min(upper.length, LM_PASSWORD_MAX); i++) oem[i] = upper.charCodeAt(i) & 0xff;
+  for (let i = 0; i < Math.min(password.length, LM_PASSWORD_MAX); i++) {
+    const c = password.charCodeAt(i) & 0xff;
+    oem[i] = c >= 0x61 && c <= 0x7a ? c - 0x20 : c;
+  }
   const out = new Uint8Array(16);
   out.set(desEncrypt7(oem.subarray(0, 7), LM_MAGIC), 0);
   out.set(desEncrypt7(oem.subarray(7, 14), LM_MAGIC), 8);
