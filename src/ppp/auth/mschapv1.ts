@@ -31,7 +31,7 @@ const LM_RESPONSE_OFF = 0;
 const RESPONSE_PART_LEN = 24;
 const NT_RESPONSE_OFF = 24;
 const FLAGS_OFF = 48;
-/** RFC 2433 §5 Flags bit 0: 1 = use the NT-Response, 0 = use the LM-Response. */
+/** RFC 2433 §5 Flags bit 0: 1 = use the NT-Response, 0 = use the LM-Response (what we send). */
 const FLAG_USE_NT = 0x01;
 
 /** RFC 2433 App. A (LmPasswordHash): a LAN Manager password is at most 14 OEM characters. */
@@ -93,7 +93,8 @@ export function verifyMschapv1Response(
   password: string,
 ): { ok: boolean; usedLm: boolean } {
   if (value.length !== MSCHAPV1_RESPONSE_LEN || challenge.length !== MSCHAPV1_CHALLENGE_LEN) return { ok: false, usedLm: false };
-  if (value[FLAGS_OFF] & FLAG_USE_NT) {
+  // pppd tests the whole octet (`if (!response[MS_CHAP_USENT])`), so any non-zero Flags means NT.
+  if (value[FLAGS_OFF] !== 0) {
     const nt = value.subarray(NT_RESPONSE_OFF, NT_RESPONSE_OFF + RESPONSE_PART_LEN);
     return { ok: bytesEqual(nt, ntChallengeResponse(challenge, password)), usedLm: false };
   }

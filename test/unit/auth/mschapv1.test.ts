@@ -63,6 +63,10 @@ test("verifyMschapv1Response: NT response checked when Flags=1, LM response when
   const lmFlagged = Uint8Array.from(lm);
   lmFlagged[48] = 1;
   assert.equal(verifyMschapv1Response(RFC_CHALLENGE, lmFlagged, RFC_PASSWORD).ok, false);
+  // pppd reads Flags as a whole octet: any non-zero value means "use NT".
+  const ntFlag4 = Uint8Array.from(nt);
+  ntFlag4[48] = 0x04;
+  assert.deepEqual(verifyMschapv1Response(RFC_CHALLENGE, ntFlag4, RFC_PASSWORD), { ok: true, usedLm: false });
   assert.equal(verifyMschapv1Response(RFC_CHALLENGE, nt.subarray(0, 48), RFC_PASSWORD).ok, false);
   assert.equal(verifyMschapv1Response(RFC_CHALLENGE.subarray(0, 7), nt, RFC_PASSWORD).ok, false);
 });
