@@ -38,7 +38,8 @@
  * 0 does (a stored block, output dropped), and sent as it was. The peer
  * cannot tell: it adds an uncompressed packet to its history either way. The
  * cost is ratio on high-entropy bytes that repeat within the window, which
- * Deflate would have found as matches.
+ * Deflate would have found as matches. Packets too short to ever come out
+ * shorter (NEVER_SHRINKS: most VJ-compressed ACKs) are stored the same way.
  *
  * Window sizes: 9..15. zlib (and pako, a port of zlib 1.2.11) refuses a raw
  * deflate window of 8, and pppd never negotiates 8 (DEFLATE_MIN_WORKS 9,
@@ -70,7 +71,15 @@ const Z_DEFAULT_COMPRESSION = -1;
 const DEFAULT_MEM_LEVEL = 8;
 const Z_DEFAULT_STRATEGY = 0;
 
-/** `looksRandom`: packets below this are always deflated (cheap, and they may match the history). */
+/**
+ * Data this short can never be sent compressed: the smallest deflate output
+ * (3 block bits, one 7-bit length code, a 5-bit distance, a 7-bit end of
+ * block, the 3-bit empty stored block of the flush) is 4 bytes, plus the
+ * 2-byte sequence number, and z_compress wants it shorter than the data.
+ * Such packets (VJ-compressed ACKs are 3-6 bytes) are stored, not deflated.
+ */
+const NEVER_SHRINKS = 6;
+/** `looksRandom`: packets below this are deflated (they may match the history) unless NEVER_SHRINKS. */
 const SNIFF_MIN_BYTES = 256;
 /** `looksRandom`: bytes sampled, and the distinct values among them that mean "incompressible". */
 const SNIFF_SAMPLES = 128;
@@ -116,7 +125,7 @@ export interface DeflateCompressorStats {
   /** Sent as they were, because they would not shrink. */
   incPackets: number;
   incBytes: number;
-  /** Of those, packets that looked random and went into the history without a match search. */
+  /** Of those, packets that went into the history without a match search: too short to shrink, or random-looking. */
   storedPackets: number;
 }
 
@@ -204,7 +213,7 @@ export class DeflateCompressor {
     const out = this.out;
     const s = this.strm;
     const st = s.state as DeflateParamsState;
-    const stored = isize >= SNIFF_MIN_BYTES && this.looksRandom(input, isize);
+    const stored = data.length <= NEVER_SHRINKS || (isize >= SNIFF_MIN_BYTES && this.looksRandom(input, isize));
     const level = st.level;
     if (stored) st.level = 0;
     else if (st.matches !== 0) {
