@@ -19,7 +19,7 @@
  *    `unsigned long` and relies on it being 32 bits wide ("relying on the
  *    32-bit, unsigned accm to mask the result"); on x86_64 it is 64, so
  *    earlier codes leak into later ones and the kernel reports
- * *    DECOMP_FATALERROR on the first packet of two codes or more,
+ *    DECOMP_FATALERROR on the first packet of two codes or more,
  *    after which pppd takes CCP down ("Lost compression sync: disabling
  *    compression") and everything flows uncompressed. The test accepts
  *    either a compressed download or that exact guest message, and says
