@@ -40,7 +40,11 @@
  * kernel declares it `unsigned long`, which is 64 bits on 64-bit Linux; its
  * compressor does not care (each output byte is cast to 8 bits) but its
  * decompressor then carries earlier codes' bits above bit 31 into later
- * codes. See the report of the interop test for what a 64-bit guest does.
+ * codes, so an x86_64 Linux peer fails (DECOMP_FATALERROR, pppd "Lost
+ * compression sync") on our first packet of two codes or more, and pppd
+ * takes CCP down; data then flows uncompressed. Its compressor is fine:
+ * `bsdcomp 15,0` (the peer compresses toward us only) works both ways
+ * round. test/interop/bsd-interop.test.ts shows both.
  */
 import { PPP_COMP } from "./deflate.js";
 
