@@ -43,8 +43,9 @@
  * codes, so an x86_64 Linux peer fails (DECOMP_FATALERROR, pppd "Lost
  * compression sync") on our first packet of two codes or more, and pppd
  * takes CCP down; data then flows uncompressed. Its compressor is fine:
- * `bsdcomp 15,0` (the peer compresses toward us only) works both ways
- * round. test/interop/bsd-interop.test.ts shows both.
+ * with `bsdcomp 15,0` (ask the peer to compress toward us, never compress
+ * toward it) that direction is compressed. test/interop/bsd-interop.test.ts
+ * shows both.
  */
 import { PPP_COMP } from "./deflate.js";
 
@@ -106,7 +107,7 @@ export interface BsdStats {
   /** Packets that did not shrink (sent, or received, as they were). */
   incPackets: number;
   incBytes: number;
-  /** Dictionary clears (ratio check, or a CLEAR code received). */
+  /** Dictionary clears by the ratio check or a received CLEAR code (not resets). */
   clears: number;
 }
 
@@ -153,9 +154,8 @@ class BsdDb {
     this.reset();
   }
 
-  /** bsd_clear */
+  /** bsd_clear (its clear_count is our stats.clears, counted by the callers that are not a reset). */
   clear(): void {
-    this.stats.clears++;
     this.maxEnt = FIRST - 1;
     this.nBits = BSD_INIT_BITS;
     this.bytesOut = 0;
@@ -183,6 +183,7 @@ class BsdDb {
         if (this.bytesOut !== 0) newRatio = Math.floor(newRatio / this.bytesOut);
         if (newRatio < this.ratio || newRatio < 1 * RATIO_SCALE) {
           this.clear();
+          this.stats.clears++;
           return true;
         }
         this.ratio = newRatio;
@@ -413,6 +414,7 @@ export class BsdDecompressor {
         // Only ever the last code of a packet.
         if (ilen > 0) return this.fail("bad-clear", true, "bad CLEAR");
         db.clear();
+        db.stats.clears++;
         cleared = true;
         break;
       }
