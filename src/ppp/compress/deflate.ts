@@ -24,9 +24,9 @@
  * A packet that would not shrink is sent as it was (its own protocol) but
  * still went through the compressor, so it is in the history; the receiver
  * adds such packets to its history too (ppp_deflate.c z_incomp, via the
- * kernel's zlib_inflateIncomp). pako has no inflateIncomp, so we do the same
- * thing through the public inflate: we inflate a synthesized stored block
- * holding the packet and throw the output away.
+ * kernel's zlib_inflateIncomp). pako has no inflateIncomp; like the
+ * kernel's, ours (`incomp`) copies the packet into the inflate window,
+ * which it may only do between blocks (after every whole packet).
  *
  * Incompressible data (a download of a zip, a JPEG, TLS) is where the kernel
  * spends its time: it deflates every packet at level 6 (match search plus a
@@ -96,6 +96,54 @@ interface DeflateParamsState {
   level: number;
   matches: number;
   head: Uint16Array;
+}
+
+/**
+ * The fields of pako's InflateState that zlib_inflateIncomp touches: the
+ * mode (only between blocks), the bits held, and the circular window
+ * (`window` of `wsize` = 2^wbits bytes, `whave` valid, next write at
+ * `wnext`), kept as pako's own updatewindow() keeps them.
+ */
+interface InflateWindowState {
+  mode: number;
+  bits: number;
+  wbits: number;
+  wsize: number;
+  whave: number;
+  wnext: number;
+  window: Uint8Array | null;
+}
+/** pako inflate modes (zlib inflate.h) at which the stream is between blocks. */
+const INFLATE_HEAD = 16180;
+const INFLATE_TYPE = 16191;
+const INFLATE_TYPEDO = 16192;
+
+/** Append `src` to an inflate window as pako's updatewindow() does. */
+function appendToWindow(st: InflateWindowState, src: Uint8Array): void {
+  if (st.window === null) st.window = new Uint8Array(1 << st.wbits);
+  if (st.wsize === 0) {
+    st.wsize = 1 << st.wbits;
+    st.wnext = 0;
+    st.whave = 0;
+  }
+  const n = src.length;
+  if (n >= st.wsize) {
+    st.window.set(src.subarray(n - st.wsize), 0);
+    st.wnext = 0;
+    st.whave = st.wsize;
+    return;
+  }
+  const first = Math.min(st.wsize - st.wnext, n);
+  st.window.set(first === n ? src : src.subarray(0, first), st.wnext);
+  if (first < n) {
+    st.window.set(src.subarray(first), 0);
+    st.wnext = n - first;
+    st.whave = st.wsize;
+  } else {
+    st.wnext += first;
+    if (st.wnext === st.wsize) st.wnext = 0;
+    if (st.whave < st.wsize) st.whave += first;
+  }
 }
 
 /** The empty stored block a sync flush ends with, stripped on the wire. */
@@ -287,7 +335,8 @@ export class DeflateDecompressor {
   /** Sequence number expected next. */
   private seqno = 0;
   private out: Uint8Array;
-  private stored = new Uint8Array(2048);
+  /** incomp's protocol field, as deflate saw it (1 or 2 bytes, right-aligned). */
+  private readonly protoField = new Uint8Array(2);
   readonly stats: DeflateDecompressorStats = {
     compPackets: 0, compBytes: 0, uncBytes: 0, incPackets: 0, incBytes: 0, errors: {},
   };
@@ -364,44 +413,27 @@ export class DeflateDecompressor {
 
   /**
    * A packet that arrived uncompressed while the decompressor runs: add it to
-   * the history, as the peer's compressor did (z_incomp). We inflate a
-   * stored block holding the protocol field and data and drop the output.
-   * False if the history could not be updated (the next packet will fail).
+   * the history, as the peer's compressor did (z_incomp): the protocol
+   * field and data are copied into the inflate window, as
+   * zlib_inflateIncomp does. That needs the stream between blocks, as it is
+   * after every whole packet; false (counted as an "incomp" error) if not,
+   * and the next compressed packet will fail.
    */
   incomp(proto: number, data: Uint8Array): boolean {
     if (!compressibleProtocol(proto)) return true;
     this.seqno = (this.seqno + 1) & 0xffff;
     const pb = protoBytes(proto);
     const len = pb + data.length;
-    // A stored block (RFC 1951 §3.2.4): BFINAL=0 BTYPE=00 in a byte (we are byte-aligned after
-    // every packet), LEN and NLEN little-endian, then the bytes. PPP packets are far below 65535.
-    if (len > 0xffff) return false;
-    const need = 5 + len;
-    if (this.stored.length < need) this.stored = new Uint8Array(need * 2);
-    const b = this.stored;
-    b[0] = 0;
-    b[1] = len & 0xff;
-    b[2] = len >>> 8;
-    b[3] = ~len & 0xff;
-    b[4] = (~len >>> 8) & 0xff;
-    if (pb === 2) b[5] = proto >>> 8;
-    b[4 + pb] = proto & 0xff;
-    b.set(data, 5 + pb);
-    const s = this.strm;
-    const sink = len + 1 <= this.out.length ? this.out : new Uint8Array(len + 1);
-    s.input = b;
-    s.next_in = 0;
-    s.avail_in = need;
-    s.output = sink;
-    s.next_out = 0;
-    s.avail_out = sink.length;
-    const r = zinflate.inflate(s, Z_NO_FLUSH);
-    const ok = r === Z_OK && s.avail_in === 0 && s.next_out === len;
-    s.input = null;
-    if (!ok) {
+    const st = this.strm.state as InflateWindowState;
+    if (!((st.mode === INFLATE_TYPE || st.mode === INFLATE_TYPEDO || st.mode === INFLATE_HEAD) && st.bits === 0)) {
+      // Inside a block (the last compressed packet did not end on a flush): no place to add it.
       this.stats.errors["incomp"] = (this.stats.errors["incomp"] ?? 0) + 1;
       return false;
     }
+    this.protoField[0] = proto >>> 8;
+    this.protoField[1] = proto & 0xff;
+    appendToWindow(st, this.protoField.subarray(2 - pb));
+    appendToWindow(st, data);
     this.stats.incPackets++;
     this.stats.incBytes += len;
     return true;
