@@ -3,7 +3,8 @@
  * back to back. pppd's choice of method (the first option of each acked
  * request: Deflate when both are acked), Nak of a code size or version,
  * pppd's "BSD-Compress (N) compression enabled" lines, the data path and
- * Reset-Request recovery with BSD, and the `bsdcomp`/`nobsdcomp` options.
+ * Reset-Request recovery with BSD, the `bsdcomp`/`nobsdcomp` options, and
+ * two PPP sessions carrying the fox file through VJ + BSD-Compress.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +16,8 @@ import { BsdCompressor, BsdDecompressor } from "../../../src/ppp/compress/bsd-co
 import { DeflateCompressor, DeflateDecompressor } from "../../../src/ppp/compress/deflate.js";
 import { loadConfig, type LoadOptions } from "../../../src/config/load.js";
 import { ConfigError } from "../../../src/config/config-error.js";
-import { hex } from "./tcpip.js";
+import { ACK, PSH, hex, tcpPacket } from "./tcpip.js";
+import { Pair, ip, logTexts, session } from "../ppp/harness.js";
 
 interface Side {
   ccp: Ccp;
@@ -224,4 +226,40 @@ test("options: bsdcomp R[,T] and nobsdcomp as pppd parses them; bad values named
 
 test("Ccp refuses a bsdComp size outside 9..15 given directly", () => {
   assert.throws(() => side("a", { enabled: true, bsdComp: { rx: 16, tx: 15 } }), /bsdcomp rx code size 16/);
+});
+
+test("two PPP sessions (VJ + BSD-Compress 15, nodeflate): pppd's lines, the fox file byte-exact over the simulated line", () => {
+  const ccp: CcpConfig = { enabled: true, bsdComp: BSD15 };
+  const client = session({ debug: true, vj: true, ccp }, 21);
+  const server = session({
+    debug: true, vj: true, ccp, localIp: ip("192.168.7.1"), remoteIp: ip("192.168.7.2"), usePeerDns: false,
+  }, 22);
+  const pair = new Pair(client, server, 3);
+  client.open(0);
+  server.open(0);
+  const settled = (): boolean => client.ipcp.fsm.state === "Opened" && server.ipcp.fsm.state === "Opened"
+    && client.ccp.fsm.state === "Opened" && server.ccp.fsm.state === "Opened";
+  assert.ok(pair.run(settled));
+  const logs = logTexts(pair.eventsA);
+  assert.ok(logs.includes("sent [CCP ConfReq id=0x1 <bsd v1 15>]"), logs.join("\n"));
+  assert.ok(logs.includes("BSD-Compress (15) compression enabled"), logs.join("\n"));
+  let text = "";
+  for (let i = 0; text.length < 262144; i++) text += `${String(i).padStart(6, "0")} the quick brown fox jumps over the lazy dog\n`;
+  const file = new TextEncoder().encode(text.slice(0, 262144));
+  const segs: Uint8Array[] = [];
+  for (let o = 0, seq = 1000, id = 1; o < file.length; o += 1460, id++) {
+    const payload = file.subarray(o, o + 1460);
+    segs.push(tcpPacket({ src: ip("192.168.7.2"), dst: ip("192.168.7.1"), sport: 40000, dport: 80, seq, ack: 1, flags: ACK | PSH, win: 64240, id, payload }));
+    seq += payload.length;
+  }
+  const before = client.stats.txBytes;
+  const start = pair.eventsB.length;
+  for (const seg of segs) assert.ok(client.sendIp(seg, pair.now));
+  pair.run(() => true);
+  const got = pair.eventsB.slice(start).flatMap((e) => (e.type === "ip-packet" ? [e.packet] : []));
+  assert.equal(got.length, segs.length);
+  for (let i = 0; i < segs.length; i++) assert.equal(hex(got[i]), hex(segs[i]), `segment ${i}`);
+  const wire = client.stats.txBytes - before;
+  console.log(`# session BSD-Compress 15: fox file ${file.length} B -> ${wire} B on the line: ${(file.length / wire).toFixed(2)}x`);
+  assert.ok(file.length / wire >= 8, `ratio ${(file.length / wire).toFixed(2)}`);
 });
