@@ -37,6 +37,8 @@ export function tcpError(code: TcpErrorCode | string, syscall: string, address?:
   return err;
 }
 
+/** Received bytes go to the reader in Node's pooled, unzeroed Buffers (the stack writes every byte). */
+const allocBuffer = (n: number): Uint8Array => Buffer.allocUnsafe(n);
 const READ_CHUNK = 64 * 1024;
 
 export interface TcpSocketOptions {
@@ -292,7 +294,7 @@ export class TcpSocket extends Duplex {
     if (!c) return;
     let took = false;
     while (this.wantRead) {
-      const d = c.read(READ_CHUNK, this.host.now());
+      const d = c.read(READ_CHUNK, this.host.now(), allocBuffer);
       if (!d) {
         if (c.finReceived && c.readable === 0 && !this.eofPushed) {
           this.eofPushed = true;
@@ -304,7 +306,7 @@ export class TcpSocket extends Duplex {
       took = true;
       if (this.idleMs) this.touch();
       this.bytesRead += d.length;
-      this.wantRead = this.push(Buffer.from(d.buffer, d.byteOffset, d.length));
+      this.wantRead = this.push(d);
     }
     if (took) this.host.kick(); // a window update may be due
   }

@@ -62,9 +62,12 @@ export class TcpConnection extends TcpTcb {
     return this.finQueued ? 0 : this.sndBuf.free;
   }
 
-  /** Take up to `max` received bytes; reopens the window by what was taken. */
-  read(max: number, _now?: Millis): Uint8Array | undefined {
-    const out = this.rcvBuf.read(max);
+  /**
+   * Take up to `max` received bytes (copied into a buffer from `alloc`, a
+   * fresh Uint8Array by default); reopens the window by what was taken.
+   */
+  read(max: number, _now?: Millis, alloc?: (n: number) => Uint8Array): Uint8Array | undefined {
+    const out = this.rcvBuf.read(max, alloc);
     if (out && this.synchronized() && !this.finReceived) {
       // Window update (RFC 1122 §4.2.3.3) once the opening passes the receiver
       // SWS threshold (RFC 9293 §3.8.6.2.2) and at least doubles the window.

@@ -17,6 +17,8 @@ export interface OooRange {
   end: number;
 }
 
+const newBytes = (n: number): Uint8Array => new Uint8Array(n);
+
 export class RecvBuffer {
   private buf: Uint8Array | undefined;
   private head = 0;
@@ -79,11 +81,11 @@ export class RecvBuffer {
     return end;
   }
 
-  /** Take up to `max` bytes for the application (a fresh copy). */
-  read(max: number): Uint8Array | undefined {
+  /** Take up to `max` bytes for the application, copied into a fresh buffer from `alloc`. */
+  read(max: number, alloc: (n: number) => Uint8Array = newBytes): Uint8Array | undefined {
     const n = Math.min(max, this.len);
     if (n === 0 || !this.buf) return undefined;
-    const out = new Uint8Array(n);
+    const out = alloc(n);
     const cap = this.buf.length;
     const first = Math.min(n, cap - this.head);
     out.set(this.buf.subarray(this.head, this.head + first), 0);
