@@ -140,7 +140,8 @@ export class PppLine extends EventEmitter {
         this.opts.log(e.level, e.text);
         break;
       case "ip-packet":
-        this.stack.input(e.packet);
+        // The session hands over a buffer of its own (a frame or VJ slab region): the stack may keep it.
+        this.stack.deliver(e.packet);
         break;
       case "tx-writable":
         this.stack.outputReady();
