@@ -48,6 +48,7 @@
 import ZStream from "pako/lib/zlib/zstream.js";
 import zdeflate from "pako/lib/zlib/deflate.js";
 import zinflate from "pako/lib/zlib/inflate.js";
+import { Slab } from "../../../stack/util/slab.js";
 
 /** RFC 1962 §2 protocol of a compressed datagram (and 0x00fb, the per-link one). */
 export const PPP_COMP = 0x00fd;
@@ -196,6 +197,8 @@ export class DeflateCompressor {
   readonly stats: DeflateCompressorStats = {
     uncPackets: 0, uncBytes: 0, compPackets: 0, compBytes: 0, incPackets: 0, incBytes: 0, storedPackets: 0,
   };
+  /** Where sent packets are carved from. */
+  private readonly slab = new Slab();
   /** looksRandom's marks: seen[b] === stamp when byte b was sampled in this packet. */
   private readonly seen = new Uint32Array(256);
   private stamp = 0;
@@ -302,7 +305,9 @@ export class DeflateCompressor {
     out[1] = seq & 0xff;
     this.stats.compPackets++;
     this.stats.compBytes += olen;
-    return { proto: PPP_COMP, packet: out.slice(0, olen) };
+    const packet = this.slab.take(olen); // a copy the caller owns: `out` is reused
+    packet.set(out.subarray(0, olen));
+    return { proto: PPP_COMP, packet };
   }
 }
 
@@ -335,6 +340,8 @@ export class DeflateDecompressor {
   /** Sequence number expected next. */
   private seqno = 0;
   private out: Uint8Array;
+  /** Where delivered packets are carved from. */
+  private readonly slab = new Slab();
   /** incomp's protocol field, as deflate saw it (1 or 2 bytes, right-aligned). */
   private readonly protoField = new Uint8Array(2);
   readonly stats: DeflateDecompressorStats = {
@@ -408,7 +415,9 @@ export class DeflateDecompressor {
     this.stats.compPackets++;
     this.stats.compBytes += packet.length;
     this.stats.uncBytes += n;
-    return { ok: true, proto, packet: this.out.slice(start, n) };
+    const packet = this.slab.take(n - start); // a copy the caller owns: `out` is reused
+    packet.set(this.out.subarray(start, n));
+    return { ok: true, proto, packet };
   }
 
   /**
