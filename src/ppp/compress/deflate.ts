@@ -415,9 +415,9 @@ export class DeflateDecompressor {
     this.stats.compPackets++;
     this.stats.compBytes += packet.length;
     this.stats.uncBytes += n;
-    const packet = this.slab.take(n - start); // a copy the caller owns: `out` is reused
-    packet.set(this.out.subarray(start, n));
-    return { ok: true, proto, packet };
+    const delivered = this.slab.take(n - start); // a copy the caller owns: `out` is reused
+    delivered.set(this.out.subarray(start, n));
+    return { ok: true, proto, packet: delivered };
   }
 
   /**
