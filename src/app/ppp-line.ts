@@ -26,8 +26,12 @@ import type { SessionConfig } from "../ppp/session-config.js";
 import { NodeStack } from "../../stack/node/node-stack.js";
 import { formatIp4 } from "../../stack/util/addr.js";
 import { cryptoRng, type Rng } from "../../stack/util/rng.js";
+import { setSlabAllocator } from "../../stack/util/slab.js";
 import { systemClock, type Clock } from "../../stack/util/time.js";
 import type { Logger } from "./log.js";
+
+// Packet slabs need no zero-filling: every region is written before it is handed out (stack/util/slab.ts).
+setSlabAllocator((n) => Buffer.allocUnsafeSlow(n), 256 * 1024);
 
 /** Links slower than this (bit/s) run the stack's TCP without timestamps. */
 export const TIMESTAMPS_OFF_BELOW_BPS = 1_000_000;
