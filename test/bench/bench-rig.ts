@@ -77,10 +77,15 @@ export async function startRig(links: { a: Link; b: Link }, pppWords: string[] =
 
 /** Two in-process Links joined with no pacing and no FIFO limit: a write arrives at the other end on the next macrotask. */
 export function directLinkPair(): { a: Link; b: Link; close(): void } {
+  /** Bytes written in one tick are gathered into chunks of this size, each delivered as one 'data' (one copy per write). */
+  const CHUNK = 256 * 1024;
   class End extends EventEmitter implements Link {
     peer!: End;
     closed = false;
-    private queue: Buffer[] = [];
+    /** Full chunks waiting for the next tick, and the one being filled. */
+    private full: Buffer[] = [];
+    private chunk = Buffer.allocUnsafe(CHUNK);
+    private used = 0;
     private scheduled = false;
     constructor(readonly name: string) {
       super();
@@ -88,17 +93,27 @@ export function directLinkPair(): { a: Link; b: Link; close(): void } {
     write(bytes: Uint8Array): boolean {
       if (this.closed) return false;
       // Copy: the writer may reuse its buffer once write() returns.
-      this.queue.push(Buffer.from(bytes));
+      if (this.used + bytes.length > this.chunk.length) {
+        if (this.used > 0) this.full.push(this.chunk.subarray(0, this.used));
+        this.chunk = Buffer.allocUnsafe(Math.max(CHUNK, bytes.length));
+        this.used = 0;
+      }
+      this.chunk.set(bytes, this.used);
+      this.used += bytes.length;
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          const q = this.queue;
-          this.queue = [];
-          if (!this.peer.closed) this.peer.emit("data", q.length === 1 ? q[0] : Buffer.concat(q));
-        });
+        setImmediate(() => this.deliver());
       }
       return true;
+    }
+    private deliver(): void {
+      this.scheduled = false;
+      const out = this.full;
+      if (this.used > 0) out.push(this.chunk.subarray(0, this.used));
+      this.full = [];
+      this.chunk = this.chunk.subarray(this.used); // the rest of this chunk is still free
+      this.used = 0;
+      for (const c of out) if (!this.peer.closed) this.peer.emit("data", c);
     }
     async close(): Promise<void> {
       this.closed = true;
