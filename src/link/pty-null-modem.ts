@@ -12,7 +12,8 @@
  * the pty's buffer fills, and the program's write() blocks — as on a UART.
  *
  * On the receiving side a program that never reads cannot push back on a
- * real line either: past RX_OVERRUN_BYTES waiting in the pipe to socat, bytes
+ * real line either: past rxOverrunBytes(baud) waiting in the pipe to socat
+ * (64 KiB, a tty's receive buffer, or 20 ms of line if that is more), bytes
  * are dropped and counted as a receiver overrun.
  *
  * If either socat exits, the other is stopped too: its program sees the pty
@@ -25,8 +26,23 @@ import { EventEmitter } from "node:events";
 import { createNullModem, type NullModemOptions, type NullModemStats } from "./null-modem.js";
 import { codedError, type Link } from "./link.js";
 
-/** Bytes allowed to wait in the pipe towards a pty whose program is not reading, before the "receiver" overruns. */
+/** Bytes allowed to wait in the pipe towards a pty whose program is not reading, before the "receiver" overruns: Linux's tty flip-buffer limit (TTYB_DEFAULT_MEM_LIMIT). */
 export const RX_OVERRUN_BYTES = 64 * 1024;
+/**
+ * ...or this much line time, if that is more. The line model hands bytes out
+ * in batches (a delivery every DEFAULT_TICK_MS), so at rates no UART has (the
+ * 1 Gbit/s bench: 200 KB a batch) 64 KiB is a fraction of one batch, and a
+ * program that reads as fast as it can, in a busy process, was "overrunning"
+ * on bytes it would have read a moment later (the bench's pty row lost ~4 %
+ * of its bytes, and TCP over it crawled or stalled). Up to 32 Mbit/s the
+ * 64 KiB still rules.
+ */
+export const RX_OVERRUN_MS = 20;
+
+/** The receiver-overrun threshold for a line of `baud` bit/s (8N1: baud / 10 bytes a second). */
+export function rxOverrunBytes(baud: number): number {
+  return Math.max(RX_OVERRUN_BYTES, Math.ceil((baud / 10 / 1000) * RX_OVERRUN_MS));
+}
 /** How long to wait for socat to create its pty. */
 export const PTY_START_TIMEOUT_MS = 5000;
 
@@ -92,7 +108,7 @@ function spawnSocatPty(socat: string, path: string): Promise<{ proc: ChildProces
 }
 
 /** Join the pty behind `side` to the null-modem end `link`, with backpressure both ways. */
-function attach(side: Side, link: Link): void {
+function attach(side: Side, link: Link, overrunBytes: number): void {
   const out = side.proc.stdout!;
   const inp = side.proc.stdin!;
   inp.on("error", () => undefined); // EPIPE when socat is gone; its 'exit' handles that
@@ -101,7 +117,7 @@ function attach(side: Side, link: Link): void {
   });
   link.on("drain", () => out.resume());
   link.on("data", (b: Buffer) => {
-    if (inp.writableLength >= RX_OVERRUN_BYTES) side.rxOverrun += b.length;
+    if (inp.writableLength >= overrunBytes) side.rxOverrun += b.length;
     else inp.write(b);
   });
 }
@@ -119,8 +135,9 @@ export async function startPtyNullModem(opts: PtyNullModemOptions): Promise<PtyN
     { proc: p0.proc, device: p0.device, rxOverrun: 0 },
     { proc: p1.proc, device: p1.device, rxOverrun: 0 },
   ];
-  attach(sides[0], nm.a);
-  attach(sides[1], nm.b);
+  const overrunBytes = rxOverrunBytes(opts.baud);
+  attach(sides[0], nm.a, overrunBytes);
+  attach(sides[1], nm.b, overrunBytes);
 
   const emitter = new EventEmitter();
   let closing: Promise<void> | undefined;

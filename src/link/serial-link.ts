@@ -17,14 +17,21 @@
  *   issue #162, fix PR #164 not in our version). We open the port through
  *   `eofAwareBinding`, whose read() returns the 0 instead; the stream then
  *   ends, and StreamLink reports 'hangup' ("EOF").
+ *
+ * Throughput: bindings-cpp reads and writes through libuv's thread pool, one
+ * round trip per call (~50–100 µs here), with one call per driver frame and
+ * at most ~4 KiB per pty read. `eofAwareBinding` reads and writes the
+ * non-blocking fd directly on the event loop (a few µs a call), reads until
+ * the tty is empty, and SerialLink corks the frames of one tick into one
+ * write. Over two socat ptys (the bench's (d) pty row) that took the path
+ * from thread-pool-bound to stack-bound.
  * - `modem` (the default, LinkSpec.local false): DCD is polled with
  *   port.get() every DCD_POLL_MS once it has been seen high; when it drops,
  *   'hangup'. A pty has no modem lines (TIOCMGET fails with ENOTTY): polling
  *   stops quietly and LCP echo (in the session) is the safety net.
  * - `local`: modem lines are ignored.
  */
-import { read as fsRead } from "node:fs";
-import { promisify } from "node:util";
+import { readSync, writeSync } from "node:fs";
 import { SerialPort } from "serialport";
 import { StreamLink } from "./stream-link.js";
 import { codedError, emitSoftError, DEFAULT_SERIAL_SPEED, type LinkSpec } from "./link.js";
@@ -50,36 +57,129 @@ export function serialErrorCode(err: unknown): { code: string; hint?: string } {
   return { code: "EIO" };
 }
 
-const fsReadAsync = promisify(fsRead);
-
 /** The part of a bindings-cpp unix port we touch. */
 interface UnixPortBinding {
   fd: number | null;
   readonly isOpen: boolean;
-  readonly poller?: { once(event: "readable", cb: (err?: Error | null) => void): unknown };
+  readonly poller?: PortPoller;
+  /** bindings-cpp keeps the write in flight here; its drain() awaits it before tcdrain. */
+  writeOperation: Promise<void> | null;
   read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }>;
+  write(buffer: Buffer): Promise<void>;
 }
 
-/** A read that, unlike bindings-cpp's unixRead, reports a 0-byte read (hung-up tty) instead of retrying it forever. */
+/** bindings-cpp's Poller (a libuv uv_poll_t on the port's fd). */
+interface PortPoller {
+  once(event: "readable" | "writable", cb: (err?: Error | null) => void): unknown;
+  poll(events: number): void;
+}
+
+/** bindings-cpp Poller event bits (dist/poller.js EVENTS; libuv UV_READABLE / UV_WRITABLE). */
+const UV_READABLE = 0b01;
+const UV_WRITABLE = 0b10;
+
+/** Per port: which directions wait on the poller, and whether the last read emptied the tty. */
+interface PortIo {
+  readable: boolean;
+  writable: boolean;
+  /** The last read got less than it asked for: the tty was empty then, so the next read waits for the poller first instead of meeting EAGAIN. */
+  drained: boolean;
+}
+const portIo = new WeakMap<UnixPortBinding, PortIo>();
+
+function ioOf(port: UnixPortBinding): PortIo {
+  let io = portIo.get(port);
+  if (!io) portIo.set(port, (io = { readable: false, writable: false, drained: false }));
+  return io;
+}
+
+const canceled = (): Error => Object.assign(new Error("Port is not open"), { canceled: true });
+
+function isRetry(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR";
+}
+
+/**
+ * Wait until the port's fd is readable or writable. bindings-cpp's
+ * Poller.poll(ev) restarts the libuv poll with only `ev`, so a write waiting
+ * for room would silently stop a read waiting for data from being woken (and
+ * the other way round) until the other event fired: while both wait, ask for both.
+ */
+function waitFor(port: UnixPortBinding, event: "readable" | "writable"): Promise<void> {
+  const poller = port.poller;
+  // Closed while we were reading or writing: polling a destroyed poller crashes the process (SIGSEGV), so stop here.
+  if (!port.isOpen || !poller) return Promise.reject(canceled());
+  const w = ioOf(port);
+  w[event] = true;
+  return new Promise<void>((resolve, reject) => {
+    poller.once(event, (e) => {
+      w[event] = false;
+      if (e) reject(e);
+      else resolve();
+    });
+    if (w.readable && w.writable) poller.poll(UV_READABLE | UV_WRITABLE);
+  });
+}
+
+/**
+ * Read what the tty has, on the event loop thread. bindings-cpp's unixRead
+ * goes through libuv's thread pool once per read (a pty hands out at most
+ * ~4 KiB per read: N_TTY's buffer), and retries a 0-byte read (hung-up tty)
+ * forever. The fd is O_NONBLOCK (bindings-cpp opens it so), so readSync never
+ * blocks: we read until the tty is empty (EAGAIN) or the buffer is full (one
+ * 'data' chunk instead of many), wait on the port's poller when there is
+ * nothing, and report a 0-byte read (EOF) instead of retrying it.
+ */
 async function ttyRead(port: UnixPortBinding, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+  const io = ioOf(port);
   for (;;) {
-    if (!port.isOpen || port.fd === null) throw Object.assign(new Error("Port is not open"), { canceled: true });
-    try {
-      const { bytesRead } = await fsReadAsync(port.fd, buffer, offset, length, null);
-      return { buffer, bytesRead }; // 0: the tty hung up; SerialPortStream ends the readable side
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "EAGAIN" && code !== "EWOULDBLOCK" && code !== "EINTR") throw err;
-      // Closed while the read was in the thread pool: polling a destroyed poller crashes the process (SIGSEGV), so stop here.
-      if (!port.isOpen) throw Object.assign(new Error("Port is not open"), { canceled: true });
-      const poller = port.poller;
-      if (!poller) throw err;
-      await new Promise<void>((resolve, reject) => poller.once("readable", (e) => (e ? reject(e) : resolve())));
+    if (io.drained) {
+      io.drained = false;
+      await waitFor(port, "readable");
     }
+    if (!port.isOpen || port.fd === null) throw canceled();
+    let got = 0;
+    try {
+      while (got < length) {
+        const n = readSync(port.fd, buffer, offset + got, length - got, null);
+        if (n === 0) break; // hung up: hand out what we have; the next read returns the 0 and SerialPortStream ends the readable side
+        got += n;
+      }
+    } catch (err) {
+      if (!isRetry(err)) {
+        if (got > 0) return { buffer, bytesRead: got }; // an error after data: the next read meets it again
+        throw err;
+      }
+      // Empty now. A pty refills between reads (N_TTY hands out ~4 KiB at a time), so we read until this EAGAIN; the next read waits for the poller first instead of meeting another.
+      io.drained = true;
+      if (got === 0) continue;
+    }
+    return { buffer, bytesRead: got };
   }
 }
 
-/** serialport's detected binding, with ttyRead in place of read on unix ports. */
+/**
+ * Write all of `buffer`, on the event loop thread (non-blocking writes;
+ * bindings-cpp's unixWrite pays a thread-pool round trip per write). A full
+ * tty (EAGAIN or a partial write) waits on the port's poller.
+ */
+async function ttyWrite(port: UnixPortBinding, buffer: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buffer.length) {
+    if (!port.isOpen || port.fd === null) throw new Error("Port is not open");
+    try {
+      const n = writeSync(port.fd, buffer, off, buffer.length - off);
+      off += n;
+      if (n > 0) continue;
+    } catch (err) {
+      if (!isRetry(err)) throw err;
+    }
+    await waitFor(port, "writable");
+  }
+}
+
+/** serialport's detected binding, with ttyRead/ttyWrite in place of read/write on unix ports. */
 const eofAwareBinding: typeof SerialPort.binding = (() => {
   const base = SerialPort.binding;
   if (process.platform === "win32") return base;
@@ -88,7 +188,19 @@ const eofAwareBinding: typeof SerialPort.binding = (() => {
     list: base.list.bind(base),
     open: async (options: unknown) => {
       const port = (await (base.open as (o: unknown) => Promise<unknown>)(options)) as UnixPortBinding;
-      if (typeof port.fd === "number") port.read = (buffer, offset, length) => ttyRead(port, buffer, offset, length);
+      if (typeof port.fd === "number" && port.poller) {
+        port.read = (buffer, offset, length) => ttyRead(port, buffer, offset, length);
+        port.write = (buffer) => {
+          if (!port.isOpen) return Promise.reject(new Error("Port is not open"));
+          // As bindings-cpp: drain() awaits writeOperation, then tcdrain.
+          const op = (async () => {
+            if (buffer.length > 0) await ttyWrite(port, buffer);
+            port.writeOperation = null;
+          })();
+          port.writeOperation = op;
+          return op;
+        };
+      }
       return port;
     },
   } as typeof SerialPort.binding;
@@ -116,6 +228,28 @@ export class SerialLink extends StreamLink {
     });
     if (!spec.local) this.watchCarrier(spec.dcdPollMs ?? DCD_POLL_MS);
   }
+
+  /**
+   * The driver writes one frame per call, several in one go. They are corked
+   * until the end of the current tick, so a burst of frames reaches the tty
+   * as one write(2) (SerialPortStream's _writev joins them) instead of one
+   * system call per frame. Backpressure is unchanged: false past the
+   * stream's highWaterMark, then 'drain'.
+   */
+  override write(bytes: Uint8Array): boolean {
+    if (!this.corked && this.up && this.port.writable) {
+      this.corked = true;
+      this.port.cork();
+      process.nextTick(this.uncork);
+    }
+    return super.write(bytes);
+  }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.port.uncork();
+  };
 
   /** Whether DCD has been seen high (modem mode). */
   get carrierSeen(): boolean {

@@ -7,11 +7,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import type { Readable } from "node:stream";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startPtyNullModem } from "../../../src/link/pty-null-modem.js";
+import { startPtyNullModem, rxOverrunBytes, RX_OVERRUN_BYTES } from "../../../src/link/pty-null-modem.js";
 import { openSerialLink } from "../../../src/link/serial-link.js";
 import { SeededRng } from "../../../stack/util/rng.js";
 import { readN } from "./read-n.js";
@@ -77,6 +78,40 @@ test("a writer faster than the line is held back: 20 KB at 230400 takes the line
     await a.close();
     await b.close();
   } finally {
+    await nm.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a fast line's batches do not overrun a program that reads late: 1 MiB at 1 Gbit/s (1 MiB FIFO) arrives whole", { skip, timeout: 20_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ppproxy-nm-"));
+  // At 1 Gbit/s the whole 1 MiB is on the far side within a few 2 ms batches: far past a 64 KiB tty buffer.
+  const nm = await startPtyNullModem({ paths: [join(dir, "ttyA"), join(dir, "ttyB")], baud: 1e9, fifoBytes: 1 << 20 });
+  let watch: NodeJS.Timeout | undefined;
+  try {
+    const a = await openSerialLink({ device: nm.paths[0], local: true });
+    const b = await openSerialLink({ device: nm.paths[1], local: true });
+    // The program on B is busy (as ppproxy is, with a whole stack on its event loop): it stops reading until the line has delivered everything.
+    const portB = (b as unknown as { port: Readable }).port;
+    portB.pause();
+    const data = new SeededRng(11).fill(new Uint8Array(1 << 20));
+    const atB = readN(b, data.length);
+    a.write(data);
+    const delivered = new Promise<void>((resolve) => {
+      watch = setInterval(() => nm.stats().ab.bytesDelivered >= data.length && resolve(), 10);
+    });
+    await delivered;
+    clearInterval(watch);
+    assert.deepEqual(nm.stats().rxOverrun, [0, 0], "no receiver overrun while B was not reading");
+    portB.resume();
+    const got = await atB;
+    assert.ok(Buffer.compare(got, data) === 0, "1 MiB intact, in order");
+    assert.equal(rxOverrunBytes(115200), RX_OVERRUN_BYTES, "slow lines keep the 64 KiB tty buffer");
+    assert.equal(rxOverrunBytes(1e9), 2_000_000, "1 Gbit/s: 20 ms of line");
+    await a.close();
+    await b.close();
+  } finally {
+    clearInterval(watch);
     await nm.close();
     rmSync(dir, { recursive: true, force: true });
   }
