@@ -34,8 +34,8 @@
  * pako) only to send it as it was. We look first: a packet of 256 bytes or
  * more whose sampled bytes are nearly all different (`looksRandom`: at least
  * 90 distinct values in 128 samples; random data gives ~101, text ~40,
- * machine code ~70) is put in the history without a search, as zlib's level
- * 0 does (a stored block, output dropped), and sent as it was. The peer
+ * machine code ~70) is copied into the history without a search, exactly as
+ * zlib's level 0 (deflate_stored) would (`appendStored`), and sent as it was. The peer
  * cannot tell: it adds an uncompressed packet to its history either way. The
  * cost is ratio on high-entropy bytes that repeat within the window, which
  * Deflate would have found as matches. Packets too short to ever come out
@@ -61,7 +61,6 @@ export const DEFLATE_MIN_WORKS = 9;
 export const DEFLATE_MAX_SIZE = 15;
 
 // zlib.h constants.
-const Z_NO_FLUSH = 0;
 const Z_SYNC_FLUSH = 2;
 const Z_OK = 0;
 const Z_STREAM_END = 1;
@@ -89,14 +88,56 @@ const SNIFF_SAMPLES = 128;
 const SNIFF_DISTINCT = 90;
 
 /**
- * The fields of pako's DeflateState that zlib's deflateParams() sets
- * (pako does not port deflateParams): `level` (0 = stored), `matches`
- * (while stored: window slides pending for the hash), `head` (hash heads).
+ * The fields of pako's DeflateState that storing a packet touches, as
+ * zlib's deflate_stored() updates them: the window (`window_size` =
+ * 2 * `w_size` bytes, history up to `strstart`), `block_start`, `insert`
+ * (bytes at the window's end not yet hashed), `matches` (while storing:
+ * 1 = a window slide left the hash stale, 2 = the window was replaced),
+ * `high_water`; and what must be empty first: `lookahead`, `pending`.
+ * `head` is the hash, cleared as deflateParams() does after a slide.
  */
-interface DeflateParamsState {
-  level: number;
+interface DeflateWindowState {
+  window: Uint8Array;
+  w_size: number;
+  window_size: number;
+  strstart: number;
+  block_start: number;
+  insert: number;
   matches: number;
+  high_water: number;
+  lookahead: number;
+  pending: number;
   head: Uint16Array;
+}
+
+/**
+ * Append `src` to the compressor's history as deflate_stored() does with
+ * the bytes it copies (zlib 1.2.11+, as pako ports it), without emitting
+ * the stored block nobody would read.
+ */
+function appendStored(s: DeflateWindowState, src: Uint8Array): void {
+  const used = src.length;
+  if (used === 0) return;
+  if (used >= s.w_size) {
+    // Supplant the previous history; the hash must be cleared before the next search.
+    s.matches = 2;
+    s.window.set(src.subarray(used - s.w_size), 0);
+    s.strstart = s.w_size;
+    s.insert = s.strstart;
+  } else {
+    if (s.window_size - s.strstart <= used) {
+      // Slide the window down by w_size; the hash is stale until slid or cleared.
+      s.strstart -= s.w_size;
+      s.window.copyWithin(0, s.w_size, s.w_size + s.strstart);
+      if (s.matches < 2) s.matches++;
+      if (s.insert > s.strstart) s.insert = s.strstart;
+    }
+    s.window.set(src, s.strstart);
+    s.strstart += used;
+    s.insert += used > s.w_size - s.insert ? s.w_size - s.insert : used;
+  }
+  s.block_start = s.strstart;
+  if (!(s.high_water >= s.strstart)) s.high_water = s.strstart;
 }
 
 /**
@@ -199,6 +240,8 @@ export class DeflateCompressor {
   };
   /** Where sent packets are carved from. */
   private readonly slab = new Slab();
+  /** A stored packet's protocol field, as deflate sees it (1 or 2 bytes, right-aligned). */
+  private readonly protoField = new Uint8Array(2);
   /** looksRandom's marks: seen[b] === stamp when byte b was sampled in this packet. */
   private readonly seen = new Uint32Array(256);
   private stamp = 0;
@@ -252,29 +295,39 @@ export class DeflateCompressor {
     if (!compressibleProtocol(proto)) return { proto, packet: data };
     const pb = protoBytes(proto);
     const isize = pb + data.length;
-    if (this.scratch.length < isize) this.scratch = new Uint8Array(isize * 2);
-    const input = this.scratch;
-    if (pb === 2) input[0] = proto >>> 8;
-    input[pb - 1] = proto & 0xff;
-    input.set(data, pb);
-
     const seq = this.seqno;
     this.seqno = (this.seqno + 1) & 0xffff;
-    // Room for the worst case (stored blocks: 5 bytes per 16 KiB, plus the flush marker).
-    const need = DEFLATE_OVHD + isize + (isize >>> 3) + 64;
-    if (this.out.length < need) this.out = new Uint8Array(need * 2);
-    const out = this.out;
+    this.stats.uncPackets++;
+    this.stats.uncBytes += isize;
     const s = this.strm;
-    const st = s.state as DeflateParamsState;
-    const stored = data.length < MIN_DEFLATE || (isize >= SNIFF_MIN_BYTES && this.looksRandom(input, isize));
-    const level = st.level;
-    if (stored) st.level = 0;
-    else if (st.matches !== 0) {
+    const st = s.state as DeflateWindowState;
+    const store = data.length < MIN_DEFLATE || (isize >= SNIFF_MIN_BYTES && this.looksRandom(data, data.length));
+    if (store && st.lookahead === 0 && st.pending === 0 && st.strstart === st.block_start) {
+      // Into the history without a search (see the header), then sent as it was.
+      this.protoField[0] = proto >>> 8;
+      this.protoField[1] = proto & 0xff;
+      appendStored(st, this.protoField.subarray(2 - pb));
+      appendStored(st, data);
+      this.stats.storedPackets++;
+      this.stats.incPackets++;
+      this.stats.incBytes += isize;
+      return { proto, packet: data };
+    }
+    if (st.matches !== 0) {
       // Back from stored packets whose window slides left hash entries stale: clear the hash,
       // as deflateParams does (zlib's CLEAR_HASH); the next fill_window re-hashes the recent window.
       st.head.fill(0);
       st.matches = 0;
     }
+    if (this.scratch.length < isize) this.scratch = new Uint8Array(isize * 2);
+    const input = this.scratch;
+    if (pb === 2) input[0] = proto >>> 8;
+    input[pb - 1] = proto & 0xff;
+    input.set(data, pb);
+    // Room for the worst case (stored blocks: 5 bytes per 16 KiB, plus the flush marker).
+    const need = DEFLATE_OVHD + isize + (isize >>> 3) + 64;
+    if (this.out.length < need) this.out = new Uint8Array(need * 2);
+    const out = this.out;
     s.input = input;
     s.next_in = 0;
     s.avail_in = isize;
@@ -283,10 +336,6 @@ export class DeflateCompressor {
     s.avail_out = out.length - DEFLATE_OVHD;
     const r = zdeflate.deflate(s, Z_SYNC_FLUSH);
     s.input = null;
-    st.level = level;
-    if (stored) this.stats.storedPackets++;
-    this.stats.uncPackets++;
-    this.stats.uncBytes += isize;
     const olen = s.next_out - SYNC_TAIL.length;
     const ok = r === Z_OK && s.avail_in === 0 && s.avail_out > 0 && endsWithSyncTail(out, s.next_out);
     if (!ok) {
@@ -296,7 +345,7 @@ export class DeflateCompressor {
       zdeflate.deflateReset(s);
     }
     // z_compress: olen (4-byte PPP header + 2 + deflated) < isize (4-byte PPP header + data).
-    if (!ok || stored || olen >= data.length) {
+    if (!ok || olen >= data.length) {
       this.stats.incPackets++;
       this.stats.incBytes += isize;
       return { proto, packet: data };

@@ -17,6 +17,7 @@ import { HdlcEncoder } from "../../../src/ppp/hdlc.js";
 import { ACK, PSH, hex, tcpPacket } from "./tcpip.js";
 import ZStream from "pako/lib/zlib/zstream.js";
 import zinflate from "pako/lib/zlib/inflate.js";
+import zdeflate from "pako/lib/zlib/deflate.js";
 
 /** pako's inflate modes (zlib inflate.h): waiting for a block type; inside a stored block's header. */
 const TYPE = 16191;
@@ -329,4 +330,64 @@ test("packets under 16 bytes (VJ ACKs) are stored, not deflated; longer ones rep
   }
   assert.equal(c.stats.storedPackets, 15);
   assert.ok(c.stats.compPackets > 0, "the longer ones, repeating the history, do compress");
+});
+
+/**
+ * The reference for storing: pako's own deflate_stored, reached by switching the stream to level 0 for
+ * the packet (what zlib's deflateParams would do) and dropping the stored block; back at level 6 the hash
+ * is cleared when the window slid, as deflateParams does. DeflateCompressor must produce the same bytes.
+ */
+class ReferenceCompressor {
+  private readonly strm = new ZStream();
+  private readonly out = new Uint8Array(8192);
+  constructor(w: number) {
+    zdeflate.deflateInit2(this.strm, -1, 8, -w, 8, 0);
+  }
+  compress(proto: number, data: Uint8Array, store: boolean): Uint8Array | undefined {
+    const st = this.strm.state as { level: number; matches: number; head: Uint16Array };
+    const input = new Uint8Array(1 + data.length);
+    input[0] = proto;
+    input.set(data, 1);
+    const level = st.level;
+    if (store) st.level = 0;
+    else if (st.matches !== 0) {
+      st.head.fill(0);
+      st.matches = 0;
+    }
+    const s = this.strm;
+    s.input = input;
+    s.next_in = 0;
+    s.avail_in = input.length;
+    s.output = this.out;
+    s.next_out = 0;
+    s.avail_out = this.out.length;
+    assert.equal(zdeflate.deflate(s, 2 /* Z_SYNC_FLUSH */), 0);
+    st.level = level;
+    const olen = s.next_out - 4;
+    return store || olen + 2 >= data.length ? undefined : this.out.slice(0, olen);
+  }
+}
+
+test("storing a packet leaves the compressor exactly where pako's deflate_stored would: same bytes out afterwards", () => {
+  for (const w of [9, 11, 15]) {
+    const rng = new SeededRng(0xdef1a7e + w);
+    const c = new DeflateCompressor(w);
+    const ref = new ReferenceCompressor(w);
+    let compared = 0;
+    for (let i = 0; i < 600; i++) {
+      const random = rng.below(3) === 0;
+      const n = random ? 256 + rng.below(1245) : 1 + rng.below(1500);
+      const data = random ? rng.fill(new Uint8Array(n)) : textish(rng, n);
+      const before = c.stats.storedPackets;
+      const r = c.compress(0x21, data);
+      const stored = c.stats.storedPackets > before;
+      const expected = ref.compress(0x21, data, stored);
+      if (r.proto === PPP_COMP) {
+        assert.ok(expected, `w ${w} packet ${i}: the reference did not compress it`);
+        assert.equal(hex(r.packet.subarray(2)), hex(expected!), `w ${w} packet ${i}`);
+        compared++;
+      } else assert.equal(expected, undefined, `w ${w} packet ${i}: the reference compressed it`);
+    }
+    assert.ok(compared > 200, `w ${w}: ${compared} compressed packets compared`);
+  }
 });
