@@ -174,7 +174,22 @@ export class LineModel {
     if (done <= 0) return;
     const chunk = new Uint8Array(done);
     let kept = 0;
-    for (let k = 0; k < done; k++) {
+    // Fast path, same result: no error model and no byte of this batch completing inside the cut window: copy runs, not bytes (a 1 Gbit/s line moves ~100 KB a batch).
+    const firstAt = this.txStart + this.byteTime;
+    const lastAt = this.txStart + done * this.byteTime;
+    const clean = this.ber === 0 && (lastAt < this.cutFrom - EPS || firstAt >= this.cutUntil - EPS);
+    while (clean && kept < done) {
+      const head = this.chunks[0];
+      const n = Math.min(head.length - this.headOff, done - kept);
+      chunk.set(head.subarray(this.headOff, this.headOff + n), kept);
+      kept += n;
+      this.headOff += n;
+      if (this.headOff === head.length) {
+        this.chunks.shift();
+        this.headOff = 0;
+      }
+    }
+    for (let k = clean ? done : 0; k < done; k++) {
       const head = this.chunks[0];
       const byte = head[this.headOff++];
       if (this.headOff === head.length) {
