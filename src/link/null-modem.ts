@@ -6,6 +6,13 @@
  * holds all the logic and is tested on a ManualClock); `npm start` and the
  * end-to-end tests run a PPP client and server over it.
  *
+ * Lines faster than FAST_LINE_BPS (no UART runs that fast: the 1 Gbit/s
+ * "unthrottled" bench) drop the receiver batching (tickMs 0) and, on real
+ * timers, wake on setImmediate when the next byte is due in under a
+ * millisecond: a 1 ms timer plus a 2 ms batch per hop made such a line
+ * latency-bound (TCP waited on it with the event loop 20–30 % idle) instead of
+ * the fastest thing in the path. Up to FAST_LINE_BPS nothing changes.
+ *
  * Closing one end hangs up the other ("peer closed": DTR → DCD on a real
  * null-modem cable) and empties both directions; reopen(side) gives a fresh
  * end, like opening the tty again; close() on the pair closes both without
@@ -17,6 +24,9 @@ import type { Link } from "./link.js";
 import { realTimers, type Timers } from "./timers.js";
 import { systemClock, earliest, type Clock, type Millis } from "../../stack/util/time.js";
 import { cryptoRng, type Rng } from "../../stack/util/rng.js";
+
+/** Faster than any UART (FT232H-class adapters stop at 12 Mbaud): no receiver batching, sub-millisecond wake-ups. */
+export const FAST_LINE_BPS = 20_000_000;
 
 export interface NullModemOptions {
   /** Line rate in bit/s, both directions. */
@@ -31,7 +41,7 @@ export interface NullModemOptions {
   clock?: Clock;
   /** Timer primitives (default real ones); with a ManualClock and fake timers the whole pair runs on simulated time. */
   timers?: Timers;
-  /** Minimum gap between deliveries, ms (default 2). */
+  /** Minimum gap between deliveries, ms (default 2; 0 above FAST_LINE_BPS). */
   tickMs?: number;
   /** Names of the two ends (default "nullmodem:a", "nullmodem:b"). */
   names?: [string, string];
@@ -95,12 +105,15 @@ class NullModemEnd extends EventEmitter implements Link {
 export function createNullModem(opts: NullModemOptions): NullModem {
   const clock = opts.clock ?? systemClock;
   const timers = opts.timers ?? realTimers;
+  const fast = opts.baud > FAST_LINE_BPS;
+  /** Wake on setImmediate when a byte is due within 1 ms (a timer cannot wake sooner). Real time only: on a fake clock a zero wait would never advance. */
+  const immediate = fast && timers === realTimers && clock === systemClock;
   const lineOpts = {
     baud: opts.baud,
     fifoBytes: opts.fifoBytes ?? DEFAULT_FIFO_BYTES,
     bitErrorRate: opts.bitErrorRate ?? 0,
     rng: opts.rng ?? ((opts.bitErrorRate ?? 0) > 0 ? cryptoRng : undefined),
-    tickMs: opts.tickMs,
+    tickMs: opts.tickMs ?? (fast ? 0 : undefined),
   };
   const ab = new LineModel(lineOpts);
   const ba = new LineModel(lineOpts);
@@ -109,7 +122,9 @@ export function createNullModem(opts: NullModemOptions): NullModem {
   const txLine = [ab, ba] as const;
   let pairClosed = false;
 
+  /** The pending wake-up: a Timers handle, or a setImmediate one (`immediate` lines). Set ⇔ armedAt !== undefined. */
   let timer: unknown;
+  let timerIsImmediate = false;
   let armedAt: Millis | undefined;
 
   const onClose = (end: NullModemEnd): void => {
@@ -133,7 +148,10 @@ export function createNullModem(opts: NullModemOptions): NullModem {
   }
 
   function disarm(): void {
-    if (timer !== undefined) timers.clearTimeout(timer);
+    if (timer !== undefined) {
+      if (timerIsImmediate) clearImmediate(timer as NodeJS.Immediate);
+      else timers.clearTimeout(timer);
+    }
     timer = undefined;
     armedAt = undefined;
   }
@@ -144,7 +162,9 @@ export function createNullModem(opts: NullModemOptions): NullModem {
     if (armedAt !== undefined && armedAt <= due) return; // an earlier (or the same) wake-up is already set
     disarm();
     armedAt = due;
-    timer = timers.setTimeout(onTimer, Math.max(0, Math.ceil(due - clock.now())));
+    const wait = due - clock.now();
+    timerIsImmediate = immediate && wait < 1;
+    timer = timerIsImmediate ? setImmediate(onTimer) : timers.setTimeout(onTimer, Math.max(0, Math.ceil(wait)));
   }
 
   function pump(line: LineModel, to: NullModemEnd, from: NullModemEnd): void {

@@ -147,3 +147,48 @@ test("reopen: after a hang-up both sides can open again and talk; the old ends s
   nm.close();
   assert.throws(() => nm.reopen("a"), /after close/);
 });
+
+/** a writes 64 bytes every 0.5 ms for `ms` of simulated time; how many 'data' deliveries does b get? */
+function deliveries(baud: number, ms: number): number {
+  const clock = new ManualClock(0);
+  const timers = new FakeTimers(clock);
+  const nm = createNullModem({ baud, clock, timers });
+  let n = 0;
+  nm.b.on("data", () => n++);
+  const tick = (): void => {
+    nm.a.write(new Uint8Array(64));
+    if (clock.now() < ms) timers.setTimeout(tick, 0.5);
+  };
+  tick();
+  timers.advance(ms + 10);
+  nm.close();
+  return n;
+}
+
+test("receiver batching: a delivery at most every 2 ms at UART rates; none above FAST_LINE_BPS (simulated time)", () => {
+  const uart = deliveries(4_000_000, 100);
+  assert.ok(uart <= 52, `4 Mbit/s keeps the 2 ms receiver batching (${uart} deliveries in 100 ms)`);
+  // 1 Gbit/s: each wake-up delivers what completed; on fake timers that is one per (ceil'ed) millisecond.
+  const fast = deliveries(1e9, 100);
+  assert.ok(fast >= 95, `1 Gbit/s: ${fast} deliveries in 100 ms`);
+});
+
+test("above FAST_LINE_BPS, on real timers, a hop takes an event-loop turn, not a 1 ms timer", async () => {
+  const nm = createNullModem({ baud: 1e9 });
+  const rounds = 200;
+  let n = 0;
+  nm.b.on("data", (d: Buffer) => nm.b.write(d));
+  const done = new Promise<void>((resolve) =>
+    nm.a.on("data", () => {
+      if (++n === rounds) resolve();
+      else nm.a.write(new Uint8Array(1500));
+    }),
+  );
+  const t0 = performance.now();
+  nm.a.write(new Uint8Array(1500));
+  await done;
+  const dt = performance.now() - t0;
+  nm.close();
+  // A 1 ms timer per hop would need >= 400 ms for 400 hops.
+  assert.ok(dt < 350, `${rounds} round trips took ${dt.toFixed(0)} ms`);
+});
