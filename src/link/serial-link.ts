@@ -23,8 +23,9 @@
  * at most ~4 KiB per pty read. `eofAwareBinding` reads and writes the
  * non-blocking fd directly on the event loop (a few µs a call), reads until
  * the tty is empty, and SerialLink corks the frames of one tick into one
- * write. Over two socat ptys (the bench's (d) pty row) that took the path
- * from thread-pool-bound to stack-bound.
+ * write. Over two socat ptys at 1 Gbit/s (the bench's (d) pty row) that took
+ * the path from ~3 MB/s to ~11 MB/s; most of what is left is the pty itself
+ * (at most ~4 KiB per read, and each read or write wakes socat and a kworker).
  * - `modem` (the default, LinkSpec.local false): DCD is polled with
  *   port.get() every DCD_POLL_MS once it has been seen high; when it drops,
  *   'hangup'. A pty has no modem lines (TIOCMGET fails with ENOTTY): polling
