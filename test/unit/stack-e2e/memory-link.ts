@@ -2,7 +2,9 @@
  * Two NodeStacks joined in one process: each stack's `output` queues onto
  * an in-memory wire that delivers in batches on setImmediate (never
  * synchronously, so the stacks cannot recurse into each other), with a
- * high-water mark that exercises the stacks' output backpressure.
+ * high-water mark that exercises the stacks' output backpressure. With
+ * `deliver`, datagrams are handed over with NodeStack.deliver() (one pump
+ * per batch) instead of input() (one pump each).
  */
 import type { NodeStack } from "../../../stack/node/node-stack.js";
 
@@ -13,8 +15,11 @@ export interface MemoryLink {
   close(): void;
 }
 
-export function joinStacks(a: NodeStack, b: NodeStack, opts: { highWater?: number } = {}): MemoryLink {
+export function joinStacks(a: NodeStack, b: NodeStack, opts: { highWater?: number; deliver?: boolean } = {}): MemoryLink {
   const hw = opts.highWater ?? 1024;
+  // Output datagrams are the stack's to give away, so deliver() may keep them.
+  const toB = opts.deliver ? (p: Uint8Array) => b.deliver(p) : (p: Uint8Array) => b.input(p);
+  const toA = opts.deliver ? (p: Uint8Array) => a.deliver(p) : (p: Uint8Array) => a.input(p);
   const qa: Uint8Array[] = [];
   const qb: Uint8Array[] = [];
   let blockedA = false;
@@ -53,12 +58,12 @@ export function joinStacks(a: NodeStack, b: NodeStack, opts: { highWater?: numbe
     for (const p of ba) {
       if (link.filter?.(p, true)) continue;
       link.counts.aToB++;
-      b.input(p);
+      toB(p);
     }
     for (const p of bb) {
       if (link.filter?.(p, false)) continue;
       link.counts.bToA++;
-      a.input(p);
+      toA(p);
     }
     if (blockedA) {
       blockedA = false;
