@@ -157,15 +157,8 @@ export class NodeStack extends EventEmitter {
 
   /** One IPv4 datagram from the link. The bytes are only read during this call (copied where kept). */
   input(packet: Uint8Array): void {
-    if (this.closed) {
-      this.counters.rxAfterClose++;
-      return;
-    }
-    this.counters.rxPackets++;
-    this.counters.rxBytes += packet.length;
     // Re-entrant call (from inside our own output()): processed after this call returns, so keep a copy.
-    this.inbox.push(this.pumping ? packet.slice() : packet);
-    this.pump();
+    if (this.accept(this.pumping ? packet.slice() : packet)) this.pump();
   }
 
   /**
@@ -176,14 +169,19 @@ export class NodeStack extends EventEmitter {
    * events and output, and one ACK for the run) instead of N.
    */
   deliver(packet: Uint8Array): void {
+    if (this.accept(packet)) this.schedulePump();
+  }
+
+  /** Count a datagram from the link into the inbox; false (counted) after close(). */
+  private accept(packet: Uint8Array): boolean {
     if (this.closed) {
       this.counters.rxAfterClose++;
-      return;
+      return false;
     }
     this.counters.rxPackets++;
     this.counters.rxBytes += packet.length;
     this.inbox.push(packet);
-    this.schedulePump();
+    return true;
   }
 
   /** The link drained its queue: send what we held back. */
