@@ -74,7 +74,7 @@ export class Server extends EventEmitter {
       const log = multi ? withPrefix(this.opts.log, `[${device}] `) : this.opts.log;
       if (!this.opts.openLine && parseDevice(device).kind === "tcp-listen") {
         // Every TCP connection is a call (QEMU, ser2net, a socat bridge).
-        const listener = await listenLinks(device, (link) => this.answer(served, link, undefined, log));
+        const listener = await listenLinks({ device, speed: served.config.speed }, (link) => this.answer(served, link, undefined, log));
         this.linkListeners.push(listener);
         log("info", `Waiting for calls on ${device}`);
       } else {

@@ -35,7 +35,13 @@ export interface Link extends EventEmitter {
 export interface LinkSpec {
   /** A tty path, "tcp://host:port", "tcp-listen://[host:]port", "stdio" or "-". */
   device: string;
-  /** Serial speed in bit/s. Serial default 115200 (pppd would keep the tty's current speed; serialport cannot, so we pick the common one). */
+  /**
+   * Serial speed in bit/s. Serial default 115200 (pppd would keep the tty's
+   * current speed; serialport cannot, so we pick the common one). For
+   * tcp://, tcp-listen:// and stdio it is the rate of the serial line behind
+   * them (ser2net, a modem bridge), and only pacing uses it; not given, they
+   * are not paced.
+   */
   speed?: number;
   /** RTS/CTS hardware flow control (pppd `crtscts`). */
   crtscts?: boolean;
@@ -114,15 +120,15 @@ export async function openLink(spec: LinkSpec): Promise<Link> {
     }
     case "tcp": {
       const { connectTcpLink } = await import("./tcp-link.js");
-      return connectTcpLink(dev.host, dev.port);
+      return connectTcpLink(dev.host, dev.port, { bitsPerSecond: spec.speed });
     }
     case "tcp-listen": {
       const { acceptOneTcpLink } = await import("./tcp-link.js");
-      return acceptOneTcpLink(dev.host, dev.port);
+      return acceptOneTcpLink(dev.host, dev.port, spec.speed);
     }
     case "stdio": {
       const { createStdioLink } = await import("./stdio-link.js");
-      return createStdioLink();
+      return createStdioLink({ bitsPerSecond: spec.speed });
     }
   }
 }

@@ -16,6 +16,8 @@ export interface StdioLinkOptions {
   /** Default process.stdout. */
   output?: Writable;
   name?: string;
+  /** The rate of the serial line behind the pipe (pppd's speed word), so the driver can pace; unknown when absent. */
+  bitsPerSecond?: number;
 }
 
 export function createStdioLink(opts: StdioLinkOptions = {}): Link {
@@ -33,6 +35,7 @@ export function createStdioLink(opts: StdioLinkOptions = {}): Link {
   }
   const link = new StreamLink({
     name: opts.name ?? "stdio",
+    bitsPerSecond: opts.bitsPerSecond,
     input,
     output,
     closeImpl: async () => {

@@ -19,10 +19,12 @@ function hostForUrl(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-function socketLink(sock: net.Socket, name: string): StreamLink {
+/** `bitsPerSecond`: the rate of the serial line behind the socket (pppd's speed word), so the driver can pace; unknown when absent. */
+function socketLink(sock: net.Socket, name: string, bitsPerSecond?: number): StreamLink {
   sock.setNoDelay(true);
   return new StreamLink({
     name,
+    bitsPerSecond,
     input: sock,
     output: sock,
     closeImpl: () =>
@@ -41,7 +43,7 @@ function socketLink(sock: net.Socket, name: string): StreamLink {
 }
 
 /** Connect to host:port. Rejects with a Node-style coded error (ECONNREFUSED, ETIMEDOUT, ENOTFOUND, …) naming the device. */
-export function connectTcpLink(host: string, port: number, opts: { timeoutMs?: number } = {}): Promise<Link> {
+export function connectTcpLink(host: string, port: number, opts: { timeoutMs?: number; bitsPerSecond?: number } = {}): Promise<Link> {
   const name = `tcp://${hostForUrl(host)}:${port}`;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
@@ -59,7 +61,7 @@ export function connectTcpLink(host: string, port: number, opts: { timeoutMs?: n
     sock.once("connect", () => {
       clearTimeout(timer);
       sock.off("error", onError);
-      resolve(socketLink(sock, name));
+      resolve(socketLink(sock, name, opts.bitsPerSecond));
     });
   });
 }
@@ -86,10 +88,11 @@ function listenSpec(spec: string | LinkSpec): { host: string; port: number } {
  */
 export function listenLinks(spec: string | LinkSpec, onLink: (link: Link) => void): Promise<LinkListener> {
   const { host, port } = listenSpec(spec);
+  const bps = typeof spec === "string" ? undefined : spec.speed;
   return new Promise((resolve, reject) => {
     const server = net.createServer((sock) => {
       const name = `tcp://${hostForUrl(sock.remoteAddress ?? "?")}:${sock.remotePort ?? 0}`;
-      onLink(socketLink(sock, name));
+      onLink(socketLink(sock, name, bps));
     });
     const onError = (err: NodeJS.ErrnoException): void => {
       const code = err.code ?? "EINVAL";
@@ -114,11 +117,11 @@ export function listenLinks(spec: string | LinkSpec, onLink: (link: Link) => voi
 }
 
 /** Listen, take the first connection, stop listening. For `openLink({ device: "tcp-listen://…" })`. Bind errors reject. */
-export async function acceptOneTcpLink(host: string, port: number): Promise<Link> {
+export async function acceptOneTcpLink(host: string, port: number, bitsPerSecond?: number): Promise<Link> {
   let resolveLink!: (link: Link) => void;
   const first = new Promise<Link>((r) => (resolveLink = r));
   let taken = false;
-  const listener = await listenLinks(`tcp-listen://${hostForUrl(host)}:${port}`, (link) => {
+  const listener = await listenLinks({ device: `tcp-listen://${hostForUrl(host)}:${port}`, speed: bitsPerSecond }, (link) => {
     if (taken) return void link.close(); // a second caller raced in before we stopped listening
     taken = true;
     resolveLink(link);

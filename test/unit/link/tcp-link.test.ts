@@ -10,6 +10,8 @@ import * as net from "node:net";
 import { connectTcpLink, listenLinks } from "../../../src/link/tcp-link.js";
 import { openLink, parseDevice, LinkSpecError, type Link } from "../../../src/link/link.js";
 import { readN } from "./read-n.js";
+import { PassThrough } from "node:stream";
+import { createStdioLink } from "../../../src/link/stdio-link.js";
 
 /** Collect exactly n bytes with one persistent listener (a once() per chunk would miss chunks emitted in between). */
 
@@ -177,4 +179,32 @@ test("close() does not hang when the peer stops reading (queued bytes get a grac
   assert.ok(dt >= 1000 && dt < 5000, `close took ${dt.toFixed(0)} ms (grace is 2000)`);
   for (const p of peers) p.destroy();
   await new Promise((r) => raw.close(r));
+});
+
+test("tcp://, tcp-listen:// and stdio take pppd's speed word as the line rate behind them (for pacing); without it, none", async () => {
+  const server = net.createServer((s) => s.on("error", () => undefined));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    const paced = await openLink({ device: `tcp://127.0.0.1:${port}`, speed: 57600 });
+    const unpaced = await openLink({ device: `tcp://127.0.0.1:${port}` });
+    assert.equal(paced.bitsPerSecond, 57600);
+    assert.equal(unpaced.bitsPerSecond, undefined, "a bare socket has no known rate");
+    await paced.close();
+    await unpaced.close();
+    const accepted: Link[] = [];
+    const listener = await listenLinks({ device: "tcp-listen://127.0.0.1:0", speed: 38400 }, (l) => accepted.push(l));
+    const s = net.connect(listener.port, "127.0.0.1");
+    await once(s, "connect");
+    for (let i = 0; i < 100 && accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(accepted[0]?.bitsPerSecond, 38400);
+    s.destroy();
+    await accepted[0].close();
+    await listener.close();
+    const pipe = createStdioLink({ input: new PassThrough(), output: new PassThrough(), bitsPerSecond: 9600 });
+    assert.equal(pipe.bitsPerSecond, 9600);
+    await pipe.close();
+  } finally {
+    server.close();
+  }
 });
