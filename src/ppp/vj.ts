@@ -21,6 +21,8 @@
  * else (this runs once per segment at up to tens of MB/s).
  */
 import { Slab } from "../../stack/util/slab.js";
+import { readIp4 } from "../../stack/util/addr.js";
+import { finish, pseudoHeaderSum, sumWords } from "../../stack/wire/checksum.js";
 
 /** RFC 1332 §2/§4 PPP protocol numbers. */
 export const PROTO_IP = 0x0021;
@@ -328,6 +330,14 @@ export interface VjDecompressorStats {
   uncompressed: number;
   /** Dropped by reason: error, tossed, runt, badcheck, ... */
   drops: Record<string, number>;
+  /**
+   * Compressed packets taken in TOSS because their TCP checksum proved the
+   * rebuilt header right: with the deltas applied once (the lost frame was
+   * another connection's), or twice (it was this connection's previous
+   * segment, with the same deltas).
+   */
+  repairedOnce: number;
+  repairedTwice: number;
 }
 
 /** The receive side (slhc_uncompress / slhc_remember / slhc_toss). */
@@ -341,7 +351,7 @@ export class VjDecompressor {
    * Set initially (slhc_init): nothing has an implicit id before a refresh.
    */
   private tossing = true;
-  readonly stats: VjDecompressorStats = { compressed: 0, uncompressed: 0, drops: {} };
+  readonly stats: VjDecompressorStats = { compressed: 0, uncompressed: 0, drops: {}, repairedOnce: 0, repairedTwice: 0 };
   /** Working copies of a slot's headers: a packet that turns out bad leaves the slot as it was. */
   private readonly ipWork = new Uint8Array(MAX_HDR);
   private readonly tcpWork = new Uint8Array(MAX_HDR);
@@ -427,29 +437,71 @@ export class VjDecompressor {
     return (packet[p] << 8) | packet[p + 1];
   }
 
-  /** slhc_uncompress: a COMPRESSED_TCP packet. */
+  /**
+   * slhc_uncompress: a COMPRESSED_TCP packet.
+   *
+   * In TOSS (after a lost frame) slhc drops every packet without an
+   * explicit connection id until the sender's next refresh, which comes
+   * only with a retransmission: the whole window is lost and TCP must wait
+   * for its retransmission timer (measured: 8 MiB over a 1 Gbit/s line
+   * with 1.2 % of frames lost took 15 s with VJ, 1.8 s without). We try
+   * first: the header is rebuilt with the deltas applied once (the lost
+   * frame was another connection's) and then twice (it was this
+   * connection's previous segment, with the same deltas: RFC 2507 §10.1's
+   * "twice"), and a rebuild is taken only when the TCP checksum, carried
+   * verbatim, proves it (the IP ID, which nothing checks, may then be one
+   * off until the next refresh; RFC 6864 lets receivers ignore it). A segment behind a gap then reaches TCP, whose
+   * duplicate ACKs bring a fast retransmission. The wire format is
+   * unchanged; the sender cannot tell.
+   */
   private uncompress(packet: Uint8Array): Uint8Array | undefined {
     this.stats.compressed++;
     const isize = packet.length;
     if (isize < 3) return this.drop("error");
-    let p = 0;
-    const changes = packet[p++];
+    const changes = packet[0];
+    let p = 1;
+    // In TOSS even an explicit connection id does not make the slot's state current (slhc trusts it
+    // and rebuilds from stale state, which TCP then drops): the same proof applies.
+    const repairing = this.tossing;
     if (changes & NEW_C) {
       const x = packet[p++];
       if (x > this.maxSlotId || !this.slots[x].initialized) return this.drop("error");
-      this.tossing = false;
       this.current = x;
-    } else if (this.tossing) {
-      return this.drop("tossed");
     }
     const cs = this.slots[this.current];
-    if (cs === undefined || !cs.initialized) return this.drop("error");
-    // Work on copies, so a packet that turns out bad leaves the state as it was.
+    if (cs === undefined || !cs.initialized) return this.drop(repairing ? "tossed" : "error");
+    if (p + 2 > isize) return this.drop("error");
+    if (!repairing) {
+      const len = this.rebuild(packet, p, cs, 1);
+      if (len < 0) return this.drop("error");
+      return this.commit(packet, cs, len);
+    }
+    for (const times of [1, 2]) {
+      const len = this.rebuild(packet, p, cs, times);
+      if (len >= 0 && this.tcpChecksumOk(packet, len)) {
+        this.tossing = false;
+        if (times === 1) this.stats.repairedOnce++;
+        else this.stats.repairedTwice++;
+        return this.commit(packet, cs, len);
+      }
+    }
+    return this.drop("tossed");
+  }
+
+  /**
+   * Rebuild the headers of the COMPRESSED_TCP `packet` (its deltas start at
+   * `p`, after the change mask and any connection id) from the slot `cs`
+   * into ipWork/tcpWork, each delta applied `times` times; the slot itself
+   * is not touched. Returns the datagram's length, or -1 if the packet is
+   * malformed. The payload starts at `this.pos`.
+   */
+  private rebuild(packet: Uint8Array, p: number, cs: CState, times: number): number {
+    const isize = packet.length;
+    const changes = packet[0];
     const ip = this.ipWork;
     const th = this.tcpWork;
     ip.set(cs.ip);
     th.set(cs.tcp);
-    if (p + 2 > isize) return this.drop("error");
     th[16] = packet[p++]; // TCP checksum, verbatim
     th[17] = packet[p++];
     th[13] = changes & TCP_PUSH_BIT ? th[13] | TH_PUSH : th[13] & ~TH_PUSH;
@@ -459,58 +511,75 @@ export class VjDecompressor {
     this.pos = p;
     switch (changes & SPECIALS_MASK) {
       case SPECIAL_I: {
-        const i = u16(ip, 2) - hdrlen;
+        const i = (u16(ip, 2) - hdrlen) * times;
         put32(th, 8, u32(th, 8) + i);
         put32(th, 4, u32(th, 4) + i);
         break;
       }
       case SPECIAL_D:
-        put32(th, 4, u32(th, 4) + u16(ip, 2) - hdrlen);
+        put32(th, 4, u32(th, 4) + (u16(ip, 2) - hdrlen) * times);
         break;
       default: {
         if (changes & NEW_U) {
           th[13] |= TH_URG;
           const x = this.decodeDelta(packet);
-          if (x < 0) return this.drop("error");
-          put16(th, 18, x);
+          if (x < 0) return -1;
+          put16(th, 18, x); // the urgent pointer itself, not a delta
         } else th[13] &= ~TH_URG;
         if (changes & NEW_W) {
           const x = this.decodeDelta(packet);
-          if (x < 0) return this.drop("error");
-          put16(th, 14, u16(th, 14) + x);
+          if (x < 0) return -1;
+          put16(th, 14, u16(th, 14) + x * times);
         }
         if (changes & NEW_A) {
           const x = this.decodeDelta(packet);
-          if (x < 0) return this.drop("error");
-          put32(th, 8, u32(th, 8) + x);
+          if (x < 0) return -1;
+          put32(th, 8, u32(th, 8) + x * times);
         }
         if (changes & NEW_S) {
           const x = this.decodeDelta(packet);
-          if (x < 0) return this.drop("error");
-          put32(th, 4, u32(th, 4) + x);
+          if (x < 0) return -1;
+          put32(th, 4, u32(th, 4) + x * times);
         }
       }
     }
     if (changes & NEW_I) {
       const x = this.decodeDelta(packet);
-      if (x < 0) return this.drop("error");
-      put16(ip, 4, u16(ip, 4) + x);
-    } else put16(ip, 4, u16(ip, 4) + 1);
-
-    p = this.pos;
-    const dataLen = isize - p;
-    if (dataLen < 0) return this.drop("error");
+      if (x < 0) return -1;
+      put16(ip, 4, u16(ip, 4) + x * times);
+    } else put16(ip, 4, u16(ip, 4) + times);
+    const dataLen = isize - this.pos;
+    if (dataLen < 0) return -1;
     const len = dataLen + hdrlen;
-    if (len > 0xffff) return this.drop("error");
+    if (len > 0xffff) return -1;
     put16(ip, 2, len);
     ip[10] = 0;
     ip[11] = 0;
     put16(ip, 10, ipHeaderSum(ip, ihl * 4));
+    return len;
+  }
+
+  /** Does the rebuilt header + the payload of `packet` pass the TCP checksum (RFC 9293 §3.1)? */
+  private tcpChecksumOk(packet: Uint8Array, len: number): boolean {
+    const ip = this.ipWork;
+    const th = this.tcpWork;
+    const tcpLen = len - (ip[0] & 0x0f) * 4;
+    let sum = pseudoHeaderSum(readIp4(ip, 12), readIp4(ip, 16), IPPROTO_TCP, tcpLen);
+    sum = sumWords(th.subarray(0, (th[12] >> 4) * 4), sum);
+    sum = sumWords(packet.subarray(this.pos), sum); // the TCP header is a whole number of words, so the payload stays aligned
+    return finish(sum) === 0;
+  }
+
+  /** Deliver the rebuilt datagram (headers + the payload at `this.pos`) and make it the slot's state. */
+  private commit(packet: Uint8Array, cs: CState, len: number): Uint8Array {
+    const ip = this.ipWork;
+    const th = this.tcpWork;
+    const nlen = (ip[0] & 0x0f) * 4;
+    const tlen = (th[12] >> 4) * 4;
     const out = this.slab.take(len);
-    out.set(ip.subarray(0, ihl * 4), 0);
-    out.set(th.subarray(0, doff * 4), ihl * 4);
-    out.set(packet.subarray(p), hdrlen);
-    // Commit the new state.
+    out.set(ip.subarray(0, nlen), 0);
+    out.set(th.subarray(0, tlen), nlen);
+    out.set(packet.subarray(this.pos), nlen + tlen);
     cs.ip.set(ip);
     cs.tcp.set(th);
     return out;
