@@ -16,6 +16,7 @@ import type { PppLine } from "../../src/app/ppp-line.js";
 import type { Client } from "../../src/app/client.js";
 import { SERVER_ADDR, directLinkPair, socksFetch, startFileServer, startRig, type Rig } from "./bench-rig.js";
 import { foxFile, percentile, proseFile, randomFile, sleep, withDeadline } from "./bench-data.js";
+import { SeededRng } from "../../stack/util/rng.js";
 import { ensureLrzsz, zmodemTransfer } from "./zmodem.js";
 
 export interface Figure {
@@ -66,8 +67,8 @@ function lineRate(speed: number): number {
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Start a rig on the paced emulator and wait for IPCP. */
-async function pacedRig(opts: BenchOptions, words: string[] = []): Promise<{ rig: Rig; modem: NullModem; upMs: number; close(): Promise<void> }> {
-  const modem = createNullModem({ baud: opts.speed, names: ["nullmodem:a", "nullmodem:b"] });
+async function pacedRig(opts: BenchOptions, words: string[] = [], bitErrorRate = 0, seed = 1): Promise<{ rig: Rig; modem: NullModem; upMs: number; close(): Promise<void> }> {
+  const modem = createNullModem({ baud: opts.speed, names: ["nullmodem:a", "nullmodem:b"], bitErrorRate, rng: new SeededRng(seed) });
   const rig = await startRig(modem, words);
   let closed = false;
   const close = async (): Promise<void> => {
@@ -358,6 +359,40 @@ export async function sectionUnthrottled(opts: BenchOptions, out: Figure[]): Pro
     out.push({ section: "d", name: "unthrottled, pty pair (socat) 1 Gbit/s", value: undefined, unit: "MB/s", note: `failed: ${(e as Error).message}` });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * (n) line noise: the bulk transfer of (a) over the emulator flipping bits
+ * at a given rate (each flip costs a frame: bad FCS), with VJ + Deflate as
+ * by default, and without VJ. Goodput as % of the line rate, from the
+ * start of the request (the link comes up under the same noise). The bit
+ * errors are seeded, so a run is repeatable up to timing.
+ */
+export async function sectionNoise(opts: BenchOptions, out: Figure[]): Promise<void> {
+  const size = opts.quick ? 128 * 1024 : 256 * 1024;
+  const rate = opts.speed / 10;
+  const files = await startFileServer(new Map([["bulk", randomFile(size)]]));
+  opts.track(files.close);
+  try {
+    for (const ber of [3e-6, 1e-5]) {
+      for (const words of [[], ["novj"]]) {
+        const label = `BER ${ber}${words.length ? ", novj" : ""}`;
+        opts.log(`(n) ${size} B through SOCKS at ${opts.speed} bit/s, ${label}`);
+        const p = await pacedRig(opts, words, ber, 7);
+        try {
+          const r = await socksFetch(p.rig.socksPort, files.port, "bulk", size, (size / rate) * 20_000 + 60_000);
+          const pct = (100 * (size / (r.totalMs / 1000))) / rate;
+          const st = p.modem.stats();
+          const flips = st.ab.bitsFlipped + st.ba.bitsFlipped;
+          out.push({ section: "n", name: `bulk under noise, ${label}`, value: round(pct, 1), unit: "% of line", note: `${size} B in ${round(r.totalMs / 1000, 1)} s; ${flips} bits flipped (each a lost frame)` });
+        } finally {
+          await p.close();
+        }
+      }
+    }
+  } finally {
+    await files.close();
   }
 }
 

@@ -17,11 +17,11 @@ import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeadlineError, withDeadline } from "./bench-data.js";
-import { sectionBulk, sectionCompress, sectionStartup, sectionUnthrottled, type BenchOptions, type Figure } from "./bench-sections.js";
+import { sectionBulk, sectionCompress, sectionNoise, sectionStartup, sectionUnthrottled, type BenchOptions, type Figure } from "./bench-sections.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
-const ALL = ["a", "b", "c", "d", "e", "m"];
+const ALL = ["a", "b", "c", "d", "e", "n", "m"];
 
 function usage(msg?: string): never {
   if (msg) console.error(`bench: ${msg}`);
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     { id: "a", title: "bulk (+ loaded pings)", run: sectionBulk, deadlineMs: ((args.quick ? 150 : 420) * 1000) / Math.min(1, scale), when: args.only.has("a") || args.only.has("c") },
     { id: "b", title: "compressible", run: sectionCompress, deadlineMs: ((args.quick ? 150 : 360) * 1000) / Math.min(1, scale), when: args.only.has("b") },
     { id: "d", title: "unthrottled", run: sectionUnthrottled, deadlineMs: (args.quick ? 90 : 180) * 1000, when: args.only.has("d") },
+    { id: "n", title: "line noise", run: sectionNoise, deadlineMs: ((args.quick ? 300 : 600) * 1000) / Math.min(1, scale), when: args.only.has("n") },
     { id: "e", title: "start-up", run: sectionStartup, deadlineMs: ((args.quick ? 60 : 150) * 1000) / Math.min(1, scale), when: args.only.has("e") },
   ];
   const t0 = performance.now();
