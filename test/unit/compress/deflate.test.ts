@@ -303,10 +303,11 @@ test("a stored packet is in the compressor's history: a later packet quoting it 
   assert.equal(first.proto, 0x21);
   assert.equal(c.stats.storedPackets, 1);
   assert.ok(d.incomp(0x21, first.packet));
-  // 600 bytes of the block + 300 of one letter: too few distinct bytes to look random, so it is deflated,
-  // and the 600 bytes can only shrink by matching the stored packet.
+  // The block's last 400 bytes (stored bytes are hashed only at the end, STORED_HASHED) + 500 of one
+  // letter: too few distinct bytes to look random, so it is deflated, and the 400 bytes can only shrink
+  // by matching the stored packet.
   const quote = new Uint8Array(900).fill(0x61);
-  quote.set(block.subarray(200, 800), 0);
+  quote.set(block.subarray(600, 1000), 0);
   const r = c.compress(0x21, quote);
   assert.equal(r.proto, PPP_COMP);
   assert.ok(r.packet.length < 60, `compressed to ${r.packet.length} bytes: the match into the stored packet was found`);
@@ -335,7 +336,8 @@ test("packets under 16 bytes (VJ ACKs) are stored, not deflated; longer ones rep
 /**
  * The reference for storing: pako's own deflate_stored, reached by switching the stream to level 0 for
  * the packet (what zlib's deflateParams would do) and dropping the stored block; back at level 6 the hash
- * is cleared when the window slid, as deflateParams does. DeflateCompressor must produce the same bytes.
+ * is cleared when the window slid, as deflateParams does. One deliberate difference, copied here: only
+ * the last 512 stored bytes are left to hash (STORED_HASHED). DeflateCompressor must produce the same bytes.
  */
 class ReferenceCompressor {
   private readonly strm = new ZStream();
@@ -363,6 +365,8 @@ class ReferenceCompressor {
     s.avail_out = this.out.length;
     assert.equal(zdeflate.deflate(s, 2 /* Z_SYNC_FLUSH */), 0);
     st.level = level;
+    const sti = this.strm.state as { insert: number };
+    if (store && sti.insert > 512) sti.insert = 512;
     const olen = s.next_out - 4;
     return store || olen + 2 >= data.length ? undefined : this.out.slice(0, olen);
   }
