@@ -6,7 +6,10 @@
  * peer we must interoperate with) step by step: the LRU slot list, which
  * segments go uncompressed, the SPECIAL_I / SPECIAL_D encodings, the
  * delta encoding (one byte, or 0 + 16 bits), the TCP checksum carried
- * verbatim, and the receiver's TOSS state after a lost frame.
+ * verbatim, and the receiver's TOSS state after a lost frame. One
+ * receiver-side difference: in TOSS we rebuild a packet the deltas
+ * applied once to four times and take it when its TCP checksum proves it,
+ * where slhc drops it (see `uncompress`); what goes on the wire is the same.
  *
  * Also here: the IPCP IP-Compression-Protocol option codec and printer
  * (`vjOption`, `<compress VJ 0f 01>`), and pppd's Ack/Nak rules for it
