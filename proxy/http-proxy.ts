@@ -13,6 +13,9 @@
  *    (RFC 9110 §7.6.3).
  *  - errors: 400 malformed, 502 refused/reset/unresolvable (short text body
  *    naming the cause), 504 timeouts.
+ *  - with `users`, Basic authentication (http-auth.ts): proxy requests and
+ *    CONNECT need Proxy-Authorization (else 407), the gateway needs
+ *    Authorization (else 401); our credentials are never forwarded.
  *
  * Only the handlers live here; web.ts puts them on one node:http server
  * with fastify for the status pages, `startHttpProxy` runs them alone.
@@ -26,7 +29,9 @@ import type { LinkNet } from "./link-net.js";
 import { createDnsClient, type Resolver } from "./dns-client.js";
 import { dial, waitForLink } from "./dial.js";
 import { join } from "./join.js";
-import { Counters, describeError, errorCode, silentLogger, type Logger } from "./log.js";
+import { Counters, codedError, describeError, errorCode, silentLogger, type Logger } from "./log.js";
+import { isLoopbackHost } from "./socks5-server.js";
+import { BASIC_CHALLENGE, BasicAuth, challengeFor, credentialsHeader, type AuthKind, type AuthVerdict } from "./http-auth.js";
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the proxy-only ones. */
 const HOP_BY_HOP = new Set([
@@ -49,6 +54,8 @@ export const GW_PREFIX = "/gw/";
 
 export interface HttpProxyOptions {
   resolver?: Resolver;
+  /** USER -> PASS; when non-empty every request needs Basic credentials (407 for the proxy, 401 for /gw/ and the pages). */
+  users?: Record<string, string>;
   log?: Logger;
   /** How long a request waits for a link that is down (default 30 s). */
   linkWaitMs?: number;
@@ -70,7 +77,31 @@ export interface HttpProxy {
   /** For 'clientError': a malformed request gets 400. */
   handleClientError(err: Error, socket: Duplex): void;
   readonly stats: Counters;
+  /** The accounts (empty: no authentication); web.ts checks its pages with it. */
+  readonly auth: BasicAuth;
+  /** Check `req`'s credentials of `kind`; on refusal, log it and count it, and return the refusal. */
+  authorize(req: IncomingMessage, kind: AuthKind): AuthVerdict;
   close(): Promise<void>;
+}
+
+/** Short text body of a 401/407 refusal. */
+export function authRefusalBody(kind: AuthKind): string {
+  const { status } = challengeFor(kind);
+  return kind === "proxy"
+    ? `${status} ${reasonPhrase(status)}: this proxy needs a user name and password (curl --proxy-user USER:PASS)\n`
+    : `${status} ${reasonPhrase(status)}: this gateway needs a user name and password\n`;
+}
+
+/**
+ * An HTTP listener off loopback needs users, as the SOCKS one does (socks5-server.ts): an open
+ * proxy on a LAN hands the link to anyone who finds it. Throws EUSAGE naming the fix.
+ */
+export function checkHttpListen(host: string, users: Record<string, string> | undefined): void {
+  if (!isLoopbackHost(host) && Object.keys(users ?? {}).length === 0)
+    throw codedError(
+      "EUSAGE",
+      `HTTP proxy listener on ${host} is not loopback: refusing to start an open proxy; give --http-user USER:PASS (HTTP users) or listen on 127.0.0.1`,
+    );
 }
 
 export type Target = { url: URL; gateway: boolean };
@@ -114,8 +145,12 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
   return new Set(all.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-/** Flat [name, value, ...] request headers for undici: hop-by-hop gone, Host set, Via appended. */
-export function forwardRequestHeaders(rawHeaders: string[], host: string): string[] {
+/**
+ * Flat [name, value, ...] request headers for undici: hop-by-hop gone (Proxy-Authorization among
+ * them), Host set, Via appended; `drop` names more fields to remove (lower-case, e.g. our own
+ * Authorization on the gateway).
+ */
+export function forwardRequestHeaders(rawHeaders: string[], host: string, drop?: ReadonlySet<string>): string[] {
   const listed = new Set<string>();
   for (let i = 0; i < rawHeaders.length; i += 2)
     if (rawHeaders[i].toLowerCase() === "connection") for (const t of connectionTokens(rawHeaders[i + 1])) listed.add(t);
@@ -124,7 +159,7 @@ export function forwardRequestHeaders(rawHeaders: string[], host: string): strin
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || lower === "host") continue;
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || lower === "host" || drop?.has(lower)) continue;
     if (lower === "via") {
       via = via ? `${via}, ${rawHeaders[i + 1]}` : rawHeaders[i + 1];
       continue;
@@ -179,16 +214,15 @@ function reasonPhrase(status: number): string {
   return http.STATUS_CODES[status] ?? "Error";
 }
 
-/** A complete short text response on a raw socket (CONNECT failures, clientError). */
-function rawResponse(socket: Duplex, status: number, text: string): void {
-  const body = `${status} ${reasonPhrase(status)}: ${text}\n`;
+/** A complete short text response on a raw socket (CONNECT failures, clientError); `extra` are more header lines. */
+function rawResponse(socket: Duplex, status: number, text: string, extra = "", body = `${status} ${reasonPhrase(status)}: ${text}\n`): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   socket.end(
     `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nVia: ${VIA}\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nVia: ${VIA}\r\n${extra}\r\n${body}`,
   );
 }
 
@@ -207,6 +241,34 @@ export function createHttpProxy(net: LinkNet, opts: HttpProxyOptions = {}): Http
   const dialOpts = { linkWaitMs: opts.linkWaitMs ?? 30_000, connectTimeoutMs: opts.connectTimeoutMs ?? 30_000 };
   const stats = new Counters();
   const tunnels = new Set<Duplex>();
+  const auth = new BasicAuth(opts.users);
+  /** The gateway's Authorization is ours when we ask for it: never forwarded to the origin. */
+  const gatewayDrop: ReadonlySet<string> = new Set(auth.enabled ? ["authorization"] : []);
+
+  function authorize(req: IncomingMessage, kind: AuthKind): AuthVerdict {
+    const v = auth.check(req.headers[credentialsHeader(kind)]);
+    if (!v.ok) {
+      const { status } = challengeFor(kind);
+      stats.add(`status ${status}`);
+      stats.add(`auth refused: ${v.reason.startsWith("no credentials") ? "no credentials" : "bad credentials"}`);
+      // The URL and the user name at most: never the header (it carries the password).
+      log("info", `http: ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${v.reason} -> ${status}`);
+    }
+    return v;
+  }
+
+  /** 401/407 with the Basic challenge on a response. */
+  function refuse(res: ServerResponse, kind: AuthKind): void {
+    const { status, header } = challengeFor(kind);
+    const body = authRefusalBody(kind);
+    res.writeHead(status, {
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      [header]: BASIC_CHALLENGE,
+      via: VIA,
+    });
+    res.end(body);
+  }
 
   const agent = new Agent({
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
@@ -236,7 +298,7 @@ export function createHttpProxy(net: LinkNet, opts: HttpProxyOptions = {}): Http
     const { url, gateway } = target;
     const method = req.method ?? "GET";
     const hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
-    const headers = forwardRequestHeaders(req.rawHeaders, url.host);
+    const headers = forwardRequestHeaders(req.rawHeaders, url.host, gateway ? gatewayDrop : undefined);
     // A client that goes away abandons the upstream request too: no point filling a slow link for nobody.
     const abort = new AbortController();
     res.once("close", () => {
@@ -274,11 +336,20 @@ export function createHttpProxy(net: LinkNet, opts: HttpProxyOptions = {}): Http
 
   return {
     stats,
+    auth,
+    authorize,
     isProxyRequest(req) {
       const u = req.url ?? "";
       return /^[a-z][a-z0-9+.-]*:\/\//i.test(u) || u.startsWith(GW_PREFIX);
     },
     handleRequest(req, res) {
+      // Absolute-form is a proxy request (407); /gw/ is a browser talking to us as an origin (401).
+      const kind: AuthKind = (req.url ?? "").startsWith(GW_PREFIX) ? "origin" : "proxy";
+      if (!authorize(req, kind).ok) {
+        req.resume(); // drain a body, so the connection can carry the retry
+        refuse(res, kind);
+        return;
+      }
       const t = parseTarget(req.url ?? "");
       if ("error" in t) {
         log("info", `http: ${req.method} ${req.url}: ${t.error} -> 400`);
@@ -294,6 +365,11 @@ export function createHttpProxy(net: LinkNet, opts: HttpProxyOptions = {}): Http
     handleConnect(req, socket, head) {
       const where = parseAuthority(req.url ?? "");
       socket.on("error", (err) => log("debug", `http CONNECT client socket: ${describeError(err)}`));
+      if (!authorize(req, "proxy").ok) {
+        // Before any tunnel: the client retries on a new connection with credentials.
+        rawResponse(socket, 407, "", `Proxy-Authenticate: ${BASIC_CHALLENGE}\r\n`, authRefusalBody("proxy"));
+        return;
+      }
       if (!where) {
         stats.add("status 400");
         log("info", `http: CONNECT ${req.url}: not host:port -> 400`);
@@ -353,6 +429,7 @@ export interface StartHttpProxyOptions extends HttpProxyOptions {
 
 /** The proxy alone on a plain node:http server (no status pages: see web.ts). */
 export async function startHttpProxy(net: LinkNet, opts: StartHttpProxyOptions = {}): Promise<HttpProxyServer> {
+  checkHttpListen(opts.host ?? "127.0.0.1", opts.users);
   const proxy = createHttpProxy(net, opts);
   const server = http.createServer((req, res) => {
     if (proxy.isProxyRequest(req)) proxy.handleRequest(req, res);

@@ -3,7 +3,8 @@
  * which. RFC 1928 §3: a SOCKS5 client speaks first with VER = 0x05; no HTTP
  * request line starts with that byte. The byte is put back (`unshift`) and
  * the socket handed to the SOCKS handler or to the node:http server
- * (`emit('connection')`).
+ * (`emit('connection')`). The HTTP side checks `web.users`, the SOCKS side
+ * `socks.users`.
  */
 import nodeNet, { type AddressInfo, type Socket } from "node:net";
 import type { LinkNet } from "./link-net.js";
@@ -34,8 +35,12 @@ export interface SharedPortServer {
 export async function startSharedPort(net: LinkNet, opts: SharedPortOptions = {}): Promise<SharedPortServer> {
   const log = opts.log ?? silentLogger;
   const host = opts.host ?? "127.0.0.1";
-  if (!isLoopbackHost(host) && Object.keys(opts.socks?.users ?? {}).length === 0)
-    throw codedError("EUSAGE", `shared SOCKS/HTTP listener on ${host} is not loopback: give SOCKS users or listen on 127.0.0.1`);
+  // Off loopback both sides need their own users: SOCKS (RFC 1929) and HTTP (Basic); neither may be an open proxy.
+  if (!isLoopbackHost(host) && (Object.keys(opts.socks?.users ?? {}).length === 0 || Object.keys(opts.web?.users ?? {}).length === 0))
+    throw codedError(
+      "EUSAGE",
+      `shared SOCKS/HTTP listener on ${host} is not loopback: give SOCKS users (--socks-user USER:PASS) and HTTP users (--http-user USER:PASS) or listen on 127.0.0.1`,
+    );
   const socks = createSocksHandler(net, { log, ...opts.socks });
   const web = await createWebServer(net, { log, ...opts.web });
   const stats = new Counters();

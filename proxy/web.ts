@@ -5,14 +5,17 @@
  * so `serverFactory` splits the traffic first: absolute-form and `/gw/...`
  * to the proxy, 'connect' to the tunnel handler, everything else (`/`,
  * `/api/status`) to fastify.
+ *
+ * With `users`, the pages need `Authorization: Basic` too (401 +
+ * WWW-Authenticate), checked in an onRequest hook before any route.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { LinkNet } from "./link-net.js";
-import { createHttpProxy, type HttpProxy, type HttpProxyOptions } from "./http-proxy.js";
+import { authRefusalBody, checkHttpListen, createHttpProxy, type HttpProxy, type HttpProxyOptions } from "./http-proxy.js";
+import { BASIC_CHALLENGE } from "./http-auth.js";
 import { silentLogger } from "./log.js";
-import { isLoopbackHost } from "./socks5-server.js";
 
 export interface WebServerOptions extends HttpProxyOptions {
   /** Default 127.0.0.1. */
@@ -76,6 +79,13 @@ export async function createWebServer(net: LinkNet, opts: WebServerOptions = {})
     clientErrorHandler: (err, socket) => proxy.handleClientError(err, socket),
   });
 
+  // The pages (and their 404s) are ours as an origin: Authorization, 401.
+  app.addHook("onRequest", async (req, reply) => {
+    if (proxy.authorize(req.raw, "origin").ok) return;
+    reply.code(401).header("www-authenticate", BASIC_CHALLENGE).type("text/plain; charset=utf-8").send(authRefusalBody("origin"));
+    return reply;
+  });
+
   const statusBody = (): StatusBody => ({
     link: { up: net.up, localAddress: net.localAddress, peerAddress: net.peerAddress, dnsServers: net.dnsServers },
     http: proxy.stats.snapshot(),
@@ -95,8 +105,7 @@ export async function startWebServer(net: LinkNet, opts: WebServerOptions = {}):
   const log = opts.log ?? silentLogger;
   const { proxy, app } = await createWebServer(net, opts);
   const host = opts.host ?? "127.0.0.1";
-  if (!isLoopbackHost(host))
-    log("warn", `HTTP proxy listens on ${host} without authentication: anyone who reaches it can use the link`);
+  checkHttpListen(host, opts.users);
   await app.listen({ host, port: opts.port ?? 8080 });
   const addr = app.server.address() as AddressInfo;
   log("debug", `http: listening on ${addr.address}:${addr.port}`);

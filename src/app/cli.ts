@@ -22,10 +22,11 @@ import { startPtyNullModem } from "../link/pty-null-modem.js";
 
 const COMMON: OwnOption[] = [{ names: ["--help", "-h"], help: "this help" }];
 
-const CLIENT_OPTIONS: OwnOption[] = [
+export const CLIENT_OPTIONS: OwnOption[] = [
   { names: ["--socks"], value: "ADDR:PORT|off", help: "SOCKS5 proxy listen address (default 127.0.0.1:1080)" },
   { names: ["--socks-user"], value: "USER:PASS", repeat: true, help: "require SOCKS5 username/password (needed off loopback)" },
   { names: ["--http"], value: "ADDR:PORT|off", help: "HTTP proxy and /gw/ gateway listen address (default 127.0.0.1:8080)" },
+  { names: ["--http-user"], value: "USER:PASS", repeat: true, help: "require HTTP Basic auth on the proxy, gateway and pages (needed off loopback)" },
   { names: ["--forward"], value: "[ADDR:]PORT=HOST:PORT", repeat: true, help: "listen locally, connect across the link (ssh -L)" },
   { names: ["--expose"], value: "PORT=LOCALHOST:PORT", repeat: true, help: "accept on our link address, hand to a local service (ssh -R)" },
   { names: ["--dns"], value: "ADDR", repeat: true, help: "DNS server at the far end, when the peer pushes none" },
@@ -194,13 +195,15 @@ function untilSignal(): Promise<string> {
   });
 }
 
-function parseUsers(p: Parsed): Record<string, string> | undefined {
-  const list = all(p, "--socks-user");
+/** `--socks-user` / `--http-user` USER:PASS values (repeatable) -> USER -> PASS, or undefined when none. */
+export function parseUsers(p: Parsed, option: "--socks-user" | "--http-user"): Record<string, string> | undefined {
+  const list = all(p, option);
   if (list.length === 0) return undefined;
   const users: Record<string, string> = {};
   for (const u of list) {
     const i = u.indexOf(":");
-    if (i <= 0) throw new UsageError(`--socks-user '${u}': expected USER:PASS`);
+    // The message names the user at most: the value may hold a password.
+    if (i <= 0) throw new UsageError(`${option}: expected USER:PASS (a user name, a colon, then the password)`);
     users[u.slice(0, i)] = u.slice(i + 1);
   }
   return users;
@@ -208,11 +211,12 @@ function parseUsers(p: Parsed): Record<string, string> | undefined {
 
 function clientFrom(p: Parsed, cfg: PppConfig, log: Logger): Client {
   const socks = listenOption(p, "--socks", DEFAULT_SOCKS);
+  const http = listenOption(p, "--http", DEFAULT_HTTP);
   return new Client({
     config: cfg,
     log,
-    socks: socks && { ...socks, users: parseUsers(p) },
-    http: listenOption(p, "--http", DEFAULT_HTTP),
+    socks: socks && { ...socks, users: parseUsers(p, "--socks-user") },
+    http: http && { ...http, users: parseUsers(p, "--http-user") },
     forwards: all(p, "--forward"),
     exposes: all(p, "--expose"),
     dns: all(p, "--dns"),

@@ -24,8 +24,8 @@ export interface ClientOptions {
   log: Logger;
   /** SOCKS5 listen address; undefined port = 1080, null = off. */
   socks?: { host: string; port: number; users?: Record<string, string> } | null;
-  /** HTTP proxy/gateway listen address; null = off. */
-  http?: { host: string; port: number } | null;
+  /** HTTP proxy/gateway listen address and its Basic-auth users (--http-user); null = off. */
+  http?: { host: string; port: number; users?: Record<string, string> } | null;
   /** --forward specs ("[ADDR:]PORT=HOST:PORT") and --expose specs ("PORT=LOCALHOST:PORT"). */
   forwards?: string[];
   exposes?: string[];
@@ -87,12 +87,12 @@ export class Client extends EventEmitter {
     const status = () => this.status;
     if (s && h && s.host === h.host && s.port === h.port && s.port !== 0) {
       // One port for both: the first byte of each connection says SOCKS (0x05) or HTTP.
-      const shared = await startSharedPort(this.net, { host: s.host, port: s.port, socks: { users: s.users, resolver }, web: { resolver, status }, log });
+      const shared = await startSharedPort(this.net, { host: s.host, port: s.port, socks: { users: s.users, resolver }, web: { resolver, status, users: h.users }, log });
       this.socks = { address: shared.address, port: shared.port, close: () => shared.close() };
       this.web = { address: shared.address, port: shared.port, close: async () => {} };
     } else {
       if (s) this.socks = await startSocksServer(this.net, { host: s.host, port: s.port, users: s.users, resolver, log });
-      if (h) this.web = await startWebServer(this.net, { host: h.host, port: h.port, resolver, log, status });
+      if (h) this.web = await startWebServer(this.net, { host: h.host, port: h.port, users: h.users, resolver, log, status });
     }
     for (const spec of this.opts.forwards ?? []) this.forwards.push(await startForward(this.net, parseForwardSpec(spec), { resolver, log }));
     for (const spec of this.opts.exposes ?? []) this.forwards.push(await startExpose(this.net, spec, { log }));

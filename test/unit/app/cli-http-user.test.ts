@@ -1,0 +1,47 @@
+/**
+ * `--http-user USER:PASS` on `ppproxy dial` (src/app/cli.ts): parsed like
+ * `--socks-user` by the same parser, repeatable, listed in the help, and an
+ * HTTP listener off loopback without it refuses to start.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseOwn, UsageError } from "../../../src/app/args.js";
+import { CLIENT_OPTIONS, main, parseUsers } from "../../../src/app/cli.js";
+
+test("--http-user: repeatable USER:PASS, the password keeps its colons, inline form too", () => {
+  const p = parseOwn(["/dev/ttyS0", "--http-user", "alice:s3cret", "--http-user=bob:pa:ss", "--socks-user", "s:t", "nodetach"], CLIENT_OPTIONS);
+  assert.deepEqual(p.rest, ["/dev/ttyS0", "nodetach"]);
+  assert.deepEqual(parseUsers(p, "--http-user"), { alice: "s3cret", bob: "pa:ss" });
+  assert.deepEqual(parseUsers(p, "--socks-user"), { s: "t" }, "the SOCKS users stay apart");
+  assert.equal(parseUsers(parseOwn([], CLIENT_OPTIONS), "--http-user"), undefined);
+  assert.deepEqual(parseUsers(parseOwn(["--http-user", "u:"], CLIENT_OPTIONS), "--http-user"), { u: "" }, "an empty password is a password");
+});
+
+test("--http-user without a colon or a user is a usage error naming the option, not echoing the value", () => {
+  for (const bad of ["nocolonsecret", ":secret"]) {
+    assert.throws(
+      () => parseUsers(parseOwn(["--http-user", bad], CLIENT_OPTIONS), "--http-user"),
+      (e: Error) => e instanceof UsageError && /--http-user: expected USER:PASS/.test(e.message) && !e.message.includes("secret"),
+    );
+  }
+  assert.throws(() => parseOwn(["--http-user"], CLIENT_OPTIONS), /'--http-user' needs a value/);
+});
+
+test("ppproxy dial --http-user: bad value exits 2; help lists the option", async () => {
+  const err: string[] = [];
+  const out: string[] = [];
+  const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {} };
+  const code = await main(["dial", "/dev/ttyS9", "--http-user", "nocolon", "--control", "off", "--ppp-dir", "/nonexistent-ppproxy"], io);
+  assert.equal(code, 2, err.join("\n"));
+  assert.match(err.join("\n"), /--http-user: expected USER:PASS/);
+  assert.equal(await main(["help"], io), 0);
+  assert.match(out.join("\n"), /--http-user USER:PASS\s+require HTTP Basic auth/);
+});
+
+test("ppproxy dial --http off loopback without --http-user refuses to start and says how to fix it", async () => {
+  const err: string[] = [];
+  const io = { out: () => {}, err: (l: string) => err.push(l), env: {} };
+  const code = await main(["dial", "/dev/ttyS9", "--socks", "off", "--http", "0.0.0.0:0", "--control", "off", "--ppp-dir", "/nonexistent-ppproxy"], io);
+  assert.equal(code, 1, err.join("\n"));
+  assert.match(err.join("\n"), /HTTP proxy listener on 0\.0\.0\.0 is not loopback: .*--http-user USER:PASS/);
+});
