@@ -89,7 +89,7 @@ export function authRefusalBody(kind: AuthKind): string {
   const { status } = challengeFor(kind);
   return kind === "proxy"
     ? `${status} ${reasonPhrase(status)}: this proxy needs a user name and password (curl --proxy-user USER:PASS)\n`
-    : `${status} ${reasonPhrase(status)}: this gateway needs a user name and password\n`;
+    : `${status} ${reasonPhrase(status)}: the gateway and pages need a user name and password\n`;
 }
 
 /**
