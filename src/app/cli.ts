@@ -245,7 +245,7 @@ async function dial(argv: string[], io: CliIo): Promise<number> {
 
 function controlHandler(client: Client) {
   return async (req: Record<string, unknown>): Promise<Record<string, unknown>> => {
-    if (req.cmd === "status") return { status: client.status };
+    if (req.cmd === "status") return { status: client.status, httpUser: client.httpProxyUser };
     if (req.cmd === "ping") {
       await client.net.waitUp();
       const address = await client.resolve(String(req.host));
@@ -326,14 +326,15 @@ async function demo(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** Where a client's HTTP proxy is: a running client's, or a client this command starts on the given device. */
-async function withClient<T>(p: Parsed, io: CliIo, use: (http: string | undefined, ping: PingOnce) => Promise<T>): Promise<T> {
+async function withClient<T>(p: Parsed, io: CliIo, use: (http: string | undefined, ping: PingOnce, httpUser?: string) => Promise<T>): Promise<T> {
   const ctl = await ControlClient.connect(one(p, "--control") ?? defaultControlPath(io.env));
   if (ctl) {
     try {
-      const st = (await ctl.call({ cmd: "status" })).status as { http?: string };
+      const reply = await ctl.call({ cmd: "status" });
+      const st = reply.status as { http?: string };
       const ping: PingOnce = async (host, seq, size, timeoutMs) =>
         (await ctl.call({ cmd: "ping", host, seq, size, timeoutMs })).result as Awaited<ReturnType<PingOnce>>;
-      return await use(st.http, ping);
+      return await use(st.http, ping, typeof reply.httpUser === "string" ? reply.httpUser : undefined);
     } finally {
       ctl.close();
     }
@@ -365,7 +366,7 @@ async function fetch(argv: string[], io: CliIo): Promise<number> {
   const url = p.rest.find((w) => /^[a-z]+:\/\//i.test(w) && !w.startsWith("tcp://") && !w.startsWith("tcp-listen://"));
   if (!url) throw new UsageError("fetch: no URL given");
   p.rest.splice(p.rest.indexOf(url), 1);
-  await withClient(p, io, (http) => {
+  await withClient(p, io, (http, _ping, httpUser) => {
     if (!http) throw new UsageError("the running client has its HTTP proxy off (--http off); fetch goes through it");
     return runFetch(
       {
@@ -377,6 +378,7 @@ async function fetch(argv: string[], io: CliIo): Promise<number> {
       },
       http,
       io.err,
+      httpUser,
     );
   });
   return 0;

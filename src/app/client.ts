@@ -67,6 +67,17 @@ export class Client extends EventEmitter {
     };
   }
 
+  /**
+   * "USER:PASS" of the first --http-user, for `ppproxy fetch` through this
+   * client: handed out only on the owner-only control socket (the same
+   * user can read it from the process's command line anyway).
+   */
+  get httpProxyUser(): string | undefined {
+    const users = this.opts.http?.users;
+    const name = users ? Object.keys(users)[0] : undefined;
+    return name === undefined ? undefined : `${name}:${users![name]}`;
+  }
+
   /** Bytes on the line so far (current line; zero while none). */
   lineStats(): { txBytes: number; rxBytes: number } {
     const st = this.line?.session.stats;

@@ -25,8 +25,12 @@ export class FetchError extends Error {
   }
 }
 
-/** Fetch through the HTTP proxy at `proxy` ("127.0.0.1:8080"). Resolves with the bytes written. */
-export async function runFetch(args: FetchArgs, proxy: string, log: (line: string) => void): Promise<number> {
+/**
+ * Fetch through the HTTP proxy at `proxy` ("127.0.0.1:8080"), with Basic
+ * proxy credentials "USER:PASS" when it asks for them (--http-user).
+ * Resolves with the bytes written.
+ */
+export async function runFetch(args: FetchArgs, proxy: string, log: (line: string) => void, proxyUser?: string): Promise<number> {
   let url: URL;
   try {
     url = new URL(args.url);
@@ -36,7 +40,8 @@ export async function runFetch(args: FetchArgs, proxy: string, log: (line: strin
   const output = args.output ?? (basename(url.pathname) || "index.html");
   const toStdout = output === "-";
   const have = !toStdout && args.resume && existsSync(output) ? statSync(output).size : 0;
-  const agent = new ProxyAgent(`http://${proxy}`);
+  const uri = `http://${proxy}`;
+  const agent = new ProxyAgent(proxyUser ? { uri, token: `Basic ${Buffer.from(proxyUser).toString("base64")}` } : uri);
   const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
   try {
     const res = await request(url, { dispatcher, headers: have > 0 ? { range: `bytes=${have}-` } : {} });

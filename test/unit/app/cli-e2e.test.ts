@@ -86,7 +86,7 @@ before(async () => {
   server = start(["serve", `tcp-listen://127.0.0.1:${line}`, "192.168.7.1:192.168.7.2", "--ppp-dir", srvDir], "serve");
   await waitForLog(/Waiting for calls/, 30_000);
   client = start(
-    ["dial", `tcp://127.0.0.1:${line}`, "nodetach", "--ppp-dir", cliDir, "--socks", `127.0.0.1:${socksPort}`, "--http", "127.0.0.1:0", "--control", join(dir, "ctl.sock")],
+    ["dial", `tcp://127.0.0.1:${line}`, "nodetach", "--ppp-dir", cliDir, "--socks", `127.0.0.1:${socksPort}`, "--http", "127.0.0.1:0", "--http-user", "fetcher:s3cret", "--control", join(dir, "ctl.sock")],
     "dial",
   );
   await waitForLog(/SOCKS5 proxy on/, 30_000);
