@@ -5,34 +5,26 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import nodeNet from "node:net";
-import { LoopbackNet } from "./loopback-net.js";
-import { RawClient, startHttpTarget, startEchoServer, curl, haveCurl, collectLog } from "./helpers.js";
-import { startWebServer, type WebServer } from "../../../proxy/web.js";
-import { createDnsClient } from "../../../proxy/dns-client.js";
+import type { LoopbackNet } from "./loopback-net.js";
+import { startWebFixture, closeWebFixture, type WebFixture } from "./web-fixture.js";
+import { RawClient, curl, collectLog } from "./helpers.js";
+import type { WebServer } from "../../../proxy/web.js";
 
 let net: LoopbackNet;
 let web: WebServer;
-let target: Awaited<ReturnType<typeof startHttpTarget>>;
-let echo: Awaited<ReturnType<typeof startEchoServer>>;
+let target: WebFixture["target"];
+let echo: WebFixture["echo"];
 let curlOk = false;
 const logged = collectLog();
 
+let fixture: WebFixture;
+
 before(async () => {
-  net = await LoopbackNet.create();
-  target = await startHttpTarget();
-  echo = await startEchoServer();
-  net.zone.set("web.test", "127.0.0.1");
-  const resolver = createDnsClient(net, { port: net.dnsPort, timeoutMs: 300, attempts: 1 });
-  web = await startWebServer(net, { port: 0, resolver, log: logged.log, linkWaitMs: 300, status: () => ({ line: "test" }) });
-  curlOk = await haveCurl();
+  fixture = await startWebFixture({ log: logged.log });
+  ({ net, web, target, echo, curlOk } = fixture);
 });
 
-after(async () => {
-  await web.close();
-  target.server.close();
-  echo.server.close();
-  net.close();
-});
+after(() => closeWebFixture(fixture));
 
 const proxyUrl = () => `http://127.0.0.1:${web.port}`;
 
