@@ -57,6 +57,8 @@ export class HdlcEncoder {
   private flagsOnly = false;
   /** The FCS the last escapeFlags()/escapeMapped() ended with. */
   private lastFcs = 0;
+  /** While escaping a frame: where the pending plain run of info starts. */
+  private runStart = 0;
   /** Address/control/protocol scratch (at most 4 bytes), reused per frame. */
   private readonly header = new Uint8Array(4);
   /** Where output frames are carved from. */
@@ -145,7 +147,8 @@ export class HdlcEncoder {
     const n = info.length;
     const t0 = FCS16_TABLE, t1 = FCS16_T1, t2 = FCS16_T2, t3 = FCS16_T3;
     const t4 = FCS16_T4, t5 = FCS16_T5, t6 = FCS16_T6, t7 = FCS16_T7;
-    let r = 0; // start of the pending plain run
+    const esc = this.escMap; // exactly 0x7d and 0x7e here
+    this.runStart = 0;
     let i = 0;
     for (const n8 = n - 7; i < n8; i += 8) {
       const b0 = info[i], b1 = info[i + 1], b2 = info[i + 2], b3 = info[i + 3];
@@ -154,27 +157,28 @@ export class HdlcEncoder {
       fcs = t7[x & 0xff] ^ t6[x >>> 8] ^ t5[b2] ^ t4[b3] ^ t3[b4] ^ t2[b5] ^ t1[b6] ^ t0[b7];
       const lo = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
       const hi = b4 | (b5 << 8) | (b6 << 16) | (b7 << 24);
-      if ((hasByte7d7e(lo) | hasByte7d7e(hi)) === 0) continue;
-      for (let j = i; j < i + 8; j++) {
-        const b = info[j];
-        if (b !== HDLC_FLAG && b !== HDLC_ESCAPE) continue;
-        o = copyRun(info, r, j, out, o);
-        out[o++] = HDLC_ESCAPE;
-        out[o++] = b ^ 0x20;
-        r = j + 1;
-      }
+      if ((hasByte7d7e(lo) | hasByte7d7e(hi)) !== 0) o = this.escapeSome(info, i, i + 8, esc, out, o);
     }
-    for (; i < n; i++) {
-      const b = info[i];
-      fcs = (fcs >>> 8) ^ t0[(fcs ^ b) & 0xff];
-      if (b !== HDLC_FLAG && b !== HDLC_ESCAPE) continue;
-      o = copyRun(info, r, i, out, o);
+    this.lastFcs = fcs16(info.subarray(i), fcs);
+    o = this.escapeSome(info, i, n, esc, out, o);
+    return copyRun(info, this.runStart, n, out, o);
+  }
+
+  /**
+   * Escape the bytes of info[from, to) that `esc` marks: each ends the
+   * pending plain run (which starts at `runStart`), copied whole before it.
+   * Returns the new end of `out`.
+   */
+  private escapeSome(info: Uint8Array, from: number, to: number, esc: Uint8Array, out: Uint8Array, o: number): number {
+    for (let j = from; j < to; j++) {
+      const b = info[j];
+      if (esc[b] === 0) continue;
+      o = copyRun(info, this.runStart, j, out, o);
       out[o++] = HDLC_ESCAPE;
       out[o++] = b ^ 0x20;
-      r = i + 1;
+      this.runStart = j + 1;
     }
-    this.lastFcs = fcs;
-    return copyRun(info, r, n, out, o);
+    return o;
   }
 
   /**
@@ -189,7 +193,7 @@ export class HdlcEncoder {
     const T1 = FCS16_T1;
     const T2 = FCS16_T2;
     const T3 = FCS16_T3;
-    let r = 0; // start of the pending plain run
+    this.runStart = 0;
     let i = 0;
     for (const n4 = n - 3; i < n4; i += 4) {
       const b0 = info[i];
@@ -198,27 +202,11 @@ export class HdlcEncoder {
       const b3 = info[i + 3];
       const x = fcs ^ (b0 | (b1 << 8));
       fcs = T3[x & 0xff] ^ T2[x >>> 8] ^ T1[b2] ^ T0[b3];
-      if ((esc[b0] | esc[b1] | esc[b2] | esc[b3]) === 0) continue;
-      for (let j = i; j < i + 4; j++) {
-        const b = info[j];
-        if (esc[b] === 0) continue;
-        o = copyRun(info, r, j, out, o);
-        out[o++] = HDLC_ESCAPE;
-        out[o++] = b ^ 0x20;
-        r = j + 1;
-      }
+      if ((esc[b0] | esc[b1] | esc[b2] | esc[b3]) !== 0) o = this.escapeSome(info, i, i + 4, esc, out, o);
     }
-    for (; i < n; i++) {
-      const b = info[i];
-      fcs = (fcs >>> 8) ^ T0[(fcs ^ b) & 0xff];
-      if (esc[b] === 0) continue;
-      o = copyRun(info, r, i, out, o);
-      out[o++] = HDLC_ESCAPE;
-      out[o++] = b ^ 0x20;
-      r = i + 1;
-    }
-    this.lastFcs = fcs;
-    return copyRun(info, r, n, out, o);
+    this.lastFcs = fcs16(info.subarray(i), fcs);
+    o = this.escapeSome(info, i, n, esc, out, o);
+    return copyRun(info, this.runStart, n, out, o);
   }
 }
 
