@@ -17,42 +17,8 @@ import { DeflateCompressor, DeflateDecompressor } from "../../../src/ppp/compres
 import { loadConfig, type LoadOptions } from "../../../src/config/load.js";
 import { ConfigError } from "../../../src/config/config-error.js";
 import { ACK, PSH, hex, tcpPacket } from "./tcpip.js";
+import { exchange, side, up, type Side } from "./ccp-pair.js";
 import { Pair, ip, logTexts, session } from "../ppp/harness.js";
-
-interface Side {
-  ccp: Ccp;
-  logs: string[];
-  name: string;
-}
-
-function side(name: string, config: CcpConfig): Side {
-  const logs: string[] = [];
-  const ccp = new Ccp(config, { log: (level, text) => logs.push(`${level}: ${text}`) });
-  return { ccp, logs, name };
-}
-
-function exchange(a: Side, b: Side, now: number, drop: (from: Side, p: Uint8Array) => boolean = () => false): string[] {
-  const lines: string[] = [];
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const [from, to] of [[a, b], [b, a]] as const) {
-      for (let p = from.ccp.pollTransmit(); p; p = from.ccp.pollTransmit()) {
-        progress = true;
-        lines.push(`${from.name} sent ${formatCcpPacket(p)}`);
-        if (!drop(from, p)) to.ccp.input(p, now);
-      }
-    }
-  }
-  return lines;
-}
-
-function up(a: Side, b: Side, now = 0): string[] {
-  for (const s of [a, b]) {
-    s.ccp.lowerUp(now);
-    s.ccp.open(now);
-  }
-  return exchange(a, b, now);
-}
 
 const enabled = (l: string[]): string[] => l.filter((x) => x.includes("compression enabled"));
 

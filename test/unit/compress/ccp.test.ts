@@ -14,42 +14,7 @@ import {
   type CcpConfig,
 } from "../../../src/ppp/compress/ccp.js";
 import { hex } from "./tcpip.js";
-
-interface Side {
-  ccp: Ccp;
-  logs: string[];
-  name: string;
-}
-
-function side(name: string, config: CcpConfig): Side {
-  const logs: string[] = [];
-  const ccp = new Ccp(config, { log: (level, text) => logs.push(`${level}: ${text}`) });
-  return { ccp, logs, name };
-}
-
-/** Move CCP packets both ways until quiet; `drop` may eat some. Returns the debug lines, pppd style. */
-function exchange(a: Side, b: Side, now: number, drop: (from: Side, p: Uint8Array) => boolean = () => false): string[] {
-  const lines: string[] = [];
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const [from, to] of [[a, b], [b, a]] as const) {
-      for (let p = from.ccp.pollTransmit(); p; p = from.ccp.pollTransmit()) {
-        progress = true;
-        lines.push(`${from.name} sent ${formatCcpPacket(p)}`);
-        if (!drop(from, p)) to.ccp.input(p, now);
-      }
-    }
-  }
-  return lines;
-}
-
-function up(a: Side, b: Side, now = 0): string[] {
-  for (const s of [a, b]) {
-    s.ccp.lowerUp(now);
-    s.ccp.open(now);
-  }
-  return exchange(a, b, now);
-}
+import { exchange, side, up, type Side } from "./ccp-pair.js";
 
 const text = (rng: SeededRng, n: number): Uint8Array => {
   let s = "";
