@@ -3,12 +3,10 @@
  * algorithm 0x80) between ppproxy and Debian's pppd 2.4.9 (built with CHAPMS,
  * without MSLANMAN) in a QEMU guest, both ways and with a wrong secret.
  *
- * Same two passes as ppp-interop.test.ts, on cases of its own (the shared
- * case list in howto-scenarios.ts is left alone):
- *  1. "twin": a second guest's pppd plays ppproxy's part, proving the cases
- *     and their expected lines against pppd itself;
- *  2. ppproxy: `bin/ppproxy.ts <serve|dial> tcp://127.0.0.1:PORT --ppp-dir DIR
- *     debug` against the guest's ttyS1.
+ * The same two passes as ppp-interop.test.ts (case-suites.ts: a twin guest's
+ * pppd in ppproxy's part, proving the cases against pppd itself, then
+ * ppproxy), on cases of its own (the shared list in howto-scenarios.ts is
+ * left alone).
  * The expected lines pin pppd's own wording on both ends: its response value
  * (24 zero LM octets, the NT-Response, Flags 01), "Access granted", and its
  * Failure text "E=691 R=1 C=<16 hex> V=0".
@@ -16,16 +14,8 @@
  * Run alone: node --import tsx --test test/interop/mschapv1-interop.test.ts
  */
 
-import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { CLIENT_IP, PAP_SECRETS, SERVER_IP, WRONG_PAP_SECRETS, pppdScript, twinScenario, type InteropCase } from './howto-scenarios.js';
-import { cliSkip, makePppDir, removeDir, startPpproxy, type PpproxyProcess } from './ppproxy-process.js';
-import { interopSkip, joinSerials, startGuest, type Guest } from './qemu-guest.js';
-
-/** One guest boot under TCG on a loaded 2-core machine, with room to spare. */
-const BOOT_MS = 120_000;
-/** From boot to the end of a case: LCP, auth, IPCP, 3 pings, hang-up. */
-const SESSION_MS = 90_000;
+import { CLIENT_IP, PAP_SECRETS, SERVER_IP, WRONG_PAP_SECRETS, pppdScript, type InteropCase } from './howto-scenarios.js';
+import { describeCases } from './case-suites.js';
 
 /** pppd's MS-CHAP Response value as pppd prints it: LM-Response zero (no MSLANMAN), NT-Response, Flags 1. */
 const V1_RESPONSE = /CHAP Response id=0x[0-9a-f]+ <0{48}[0-9a-f]{48}01>, name = "zaphod"/;
@@ -113,67 +103,4 @@ const CASES: InteropCase[] = [
   },
 ];
 
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  await Promise.all(cleanups.map((f) => f()));
-});
-
-async function boot(s: Parameters<typeof startGuest>[0]): Promise<Guest> {
-  const g = await startGuest(s);
-  cleanups.push(() => g.stop());
-  return g;
-}
-
-/** As ppp-interop.test.ts: `dial` must not take the fixed default proxy and control ports. */
-function ppproxyArgs(c: InteropCase, serialPort: number, pppDir: string): string[] {
-  const own = c.ppproxy.role === 'dial' ? ['--socks', 'off', '--http', 'off', '--control', 'off'] : [];
-  return [c.ppproxy.role, `tcp://127.0.0.1:${serialPort}`, '--ppp-dir', pppDir, ...own, 'debug', ...c.ppproxy.args];
-}
-
-async function expectAll(what: { waitFor: Guest['waitFor'] }, res: RegExp[], ms: number): Promise<void> {
-  await Promise.all(res.map((re) => what.waitFor(re, ms)));
-}
-
-describe('MS-CHAP v1 cases with pppd on both ends (checks the cases)', async () => {
-  const skip = await interopSkip();
-  for (const c of CASES) {
-    test(`twin: ${c.name}`, { skip, timeout: BOOT_MS + SESSION_MS + 30_000 }, async (t) => {
-      const guest = await boot(c.guest);
-      const twin = await boot(twinScenario(c));
-      const cable = await joinSerials(guest, twin);
-      t.after(() => cable.close());
-      try {
-        await guest.waitFor(/@@BOOTED/, BOOT_MS);
-        await expectAll(guest, c.expectGuest, SESSION_MS);
-        await expectAll(twin, c.expectPeer, SESSION_MS);
-        await guest.waitFor(/@@DONE/, SESSION_MS);
-        if (!c.linkUp) assert.doesNotMatch(guest.console(), /@@IP-UP/, 'the link must not come up');
-        await twin.waitFor(/@@PPPD-EXIT/, 30_000);
-      } catch (err) {
-        throw new Error(`${(err as Error).message}\n--- console of ${twin.name} ---\n${twin.console()}\n--- console of ${guest.name} ---\n${guest.console()}`);
-      }
-    });
-  }
-});
-
-describe('MS-CHAP v1 cases against ppproxy', async () => {
-  const skip = (await interopSkip()) || cliSkip();
-  for (const c of CASES) {
-    test(`ppproxy ${c.ppproxy.role}: ${c.name}`, { skip, timeout: BOOT_MS + SESSION_MS + 30_000 }, async () => {
-      const guest = await boot(c.guest);
-      const dir = await makePppDir(c.ppproxy.pppDir);
-      cleanups.push(() => removeDir(dir));
-      const p: PpproxyProcess = startPpproxy(ppproxyArgs(c, guest.serialPort, dir));
-      cleanups.push(() => p.stop());
-      try {
-        await guest.waitFor(/@@BOOTED/, BOOT_MS);
-        await expectAll(guest, c.expectGuest, SESSION_MS);
-        await expectAll(p, c.expectPeer, SESSION_MS);
-        await guest.waitFor(/@@DONE/, SESSION_MS);
-        if (!c.linkUp) assert.doesNotMatch(guest.console(), /@@IP-UP/, 'the link must not come up');
-      } catch (err) {
-        throw new Error(`${(err as Error).message}\n--- ppproxy output ---\n${p.output()}\n--- end of ppproxy output ---`);
-      }
-    });
-  }
-});
+describeCases('MS-CHAP v1', CASES);
