@@ -7,6 +7,7 @@
  * Test-side helper only.
  */
 
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 
@@ -116,4 +117,18 @@ export async function countingRelay(targetPort: number): Promise<CountingRelay> 
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * On a lossless line any CCP Reset-Request means a decompressor (ours or the
+ * kernel's) rejected a packet: report both counts, and fail on either.
+ * `ours` is ppproxy's debug output, `guest` the guest's console.
+ */
+export function assertNoCcpResets(diagnostic: (text: string) => void, ours: string, guest: string): void {
+  const ourResets = (ours.match(/sent \[CCP ResetReq/g) ?? []).length;
+  const kernelResets = (guest.match(/sent \[CCP ResetReq/g) ?? []).length;
+  diagnostic(`CCP Reset-Requests sent: by ppproxy ${ourResets}, by the guest ${kernelResets}`);
+  const hint = 'rerun with PPPROXY_INTEROP_EXTRA=noccp or =novj to tell Deflate from VJ';
+  assert.equal(ourResets, 0, `ppproxy could not decompress some of the kernel's packets (it sent CCP Reset-Requests); ${hint}`);
+  assert.equal(kernelResets, 0, `the kernel could not decompress some of our packets (the guest sent CCP Reset-Requests); ${hint}`);
 }
